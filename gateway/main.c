@@ -1,0 +1,234 @@
+/* paywalld: the gateway daemon. Arguments, signals and wiring; no logic. */
+#include <curl/curl.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "httpd.h"
+#include "log.h"
+#include "snapshot.h"
+#include "upstream.h"
+
+#define PAYWALLD_VERSION "0.1.0"
+
+struct options {
+	const char *config;
+	const char *ready_file;
+	int check;
+};
+
+static void main_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: paywalld -c CONFIG [--ready-file FILE]\n"
+		"       paywalld --check -c CONFIG\n"
+		"\n"
+		"  -c, --config FILE   configuration (YAML)\n"
+		"  --check             validate the configuration and exit\n"
+		"  --ready-file FILE   once listening, write the bound port to FILE\n"
+		"  -V, --version       print the version\n"
+		"\n"
+		"signals: HUP reloads the configuration, TERM/INT drain and stop\n");
+}
+
+static int main_parse_args(int argc, char **argv, struct options *o)
+{
+	memset(o, 0, sizeof(*o));
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) && i + 1 < argc) {
+			o->config = argv[++i];
+		} else if (strcmp(a, "--ready-file") == 0 && i + 1 < argc) {
+			o->ready_file = argv[++i];
+		} else if (strcmp(a, "--check") == 0) {
+			o->check = 1;
+		} else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
+			printf("paywalld %s\n", PAYWALLD_VERSION);
+			exit(0);
+		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			main_usage(stdout);
+			exit(0);
+		} else {
+			fprintf(stderr, "paywalld: unexpected argument '%s'\n", a);
+			return -1;
+		}
+	}
+	if (o->config == NULL) {
+		fprintf(stderr, "paywalld: -c CONFIG is required\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* Written via a temporary file and rename, so a reader never sees half. */
+static int main_write_ready(const char *path, unsigned port)
+{
+	char tmp[4096];
+	FILE *f;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return -1;
+	f = fopen(tmp, "w");
+	if (f == NULL)
+		return -1;
+	if (fprintf(f, "%u\n", port) < 0) {
+		fclose(f);
+		return -1;
+	}
+	if (fclose(f) != 0 || rename(tmp, path) != 0)
+		return -1;
+	return 0;
+}
+
+static struct config *main_load_config(const char *path)
+{
+	struct cfg_errors errs;
+	struct config *cfg = NULL;
+
+	cfg_errors_init(&errs);
+	if (config_load(path, &cfg, &errs) != 0) {
+		cfg_errors_print(&errs, stderr);
+		cfg = NULL;
+	}
+	cfg_errors_free(&errs);
+	return cfg;
+}
+
+/* Listener settings are fixed when the socket is opened; say so on reload. */
+static void main_warn_restart_only(const struct config *old, const struct config *new)
+{
+	const struct config_server *a = &old->server, *b = &new->server;
+
+	if (strcmp(a->listen, b->listen) != 0 || a->max_connections != b->max_connections ||
+	    a->max_header_bytes != b->max_header_bytes ||
+	    a->client_timeout_s != b->client_timeout_s ||
+	    old->upstream.pool_size != new->upstream.pool_size)
+		log_warn("main", "reload: listen, max_connections, max_header_bytes, "
+			 "client_timeout_s and pool_size take effect only after a restart");
+}
+
+static void main_reload(struct snapshot_slot *slot, const char *path)
+{
+	struct cfg_errors errs;
+	struct config *cfg = NULL;
+	struct snapshot *cur;
+	unsigned long gen;
+
+	cfg_errors_init(&errs);
+	if (config_load(path, &cfg, &errs) != 0) {
+		for (size_t i = 0; i < errs.n; i++)
+			log_error("main", "reload failed, keeping the running config: %s",
+				  errs.msg[i]);
+		cfg_errors_free(&errs);
+		return;
+	}
+	cfg_errors_free(&errs);
+	cur = snapshot_acquire(slot);
+	main_warn_restart_only(cur->cfg, cfg);
+	snapshot_release(cur);
+	gen = snapshot_swap(slot, cfg);
+	if (gen == 0)
+		log_error("main", "reload failed: out of memory");
+	else
+		log_info("main", "reload ok, config generation %lu", gen);
+}
+
+/* Signals are taken synchronously by the main thread, never in handlers. */
+static int main_block_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGUSR1);
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		return -1;
+	return pthread_sigmask(SIG_BLOCK, set, NULL) == 0 ? 0 : -1;
+}
+
+static void main_serve(struct httpd *h, struct snapshot_slot *slot, const sigset_t *set,
+		       const char *path)
+{
+	for (;;) {
+		int sig;
+		if (sigwait(set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			main_reload(slot, path);
+		} else if (sig == SIGUSR1) {
+			log_info("main", "SIGUSR1: no log file to reopen");
+		} else {
+			struct snapshot *s = snapshot_acquire(slot);
+			long drain = (long)s->cfg->server.drain_timeout_ms;
+			snapshot_release(s);
+			log_info("main", "signal %d: draining (up to %ld ms)", sig, drain);
+			httpd_quiesce(h);
+			if (!httpd_wait_idle(h, drain))
+				log_warn("main", "drain timeout: closing requests still in flight");
+			return;
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct snapshot_slot slot;
+	struct upstream_pool *pool = NULL;
+	struct httpd *h = NULL;
+	struct options o;
+	struct config *cfg;
+	sigset_t set;
+	int rc = 1;
+
+	if (main_parse_args(argc, argv, &o) != 0) {
+		main_usage(stderr);
+		return 2;
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		fprintf(stderr, "paywalld: libcurl initialisation failed\n");
+		return 1;
+	}
+	cfg = main_load_config(o.config);
+	if (cfg == NULL) {
+		curl_global_cleanup();
+		return 2;
+	}
+	if (o.check) {
+		printf("%s: ok\n", o.config);
+		config_free(cfg);
+		curl_global_cleanup();
+		return 0;
+	}
+	if (main_block_signals(&set) != 0) {
+		config_free(cfg);
+		goto out_curl;
+	}
+	pool = upstream_pool_new((size_t)cfg->upstream.pool_size);
+	if (pool == NULL || snapshot_slot_init(&slot, cfg) != 0) {
+		upstream_pool_free(pool);
+		goto out_curl;
+	}
+	if (httpd_start(slot.current->cfg, &slot, pool, &h) != 0)
+		goto out;
+	log_info("main", "paywalld %s listening on %s (port %u), upstream %s", PAYWALLD_VERSION,
+		 slot.current->cfg->server.listen, httpd_port(h), slot.current->cfg->upstream.url);
+	if (o.ready_file != NULL && main_write_ready(o.ready_file, httpd_port(h)) != 0) {
+		log_error("main", "cannot write ready file %s: %s", o.ready_file, strerror(errno));
+		goto out;
+	}
+	main_serve(h, &slot, &set, o.config);
+	rc = 0;
+out:
+	httpd_stop(h);
+	snapshot_slot_destroy(&slot);
+	upstream_pool_free(pool);
+	if (rc == 0)
+		log_info("main", "stopped");
+out_curl:
+	curl_global_cleanup();
+	return rc;
+}

@@ -1,0 +1,59 @@
+/* pipeline: the steps every proxied request takes, in order, in one place. */
+#ifndef PAYWALLD_PIPELINE_H
+#define PAYWALLD_PIPELINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "headers.h"
+#include "netaddr.h"
+#include "reqid.h"
+#include "snapshot.h"
+#include "upstream.h"
+
+/* What the HTTP adapter hands in. All borrowed for the request's lifetime. */
+struct pipeline_input {
+	const char *method;
+	const char *target;		/* raw request target, already checked */
+	const struct header_ref *headers;
+	size_t nheaders;
+	struct netaddr peer;
+	const char *body;		/* NULL when the request has no body */
+	size_t body_len;
+	int client_fd;
+	bool draining;			/* ask the client to close after this */
+};
+
+/* What the HTTP adapter sends back. Owned by the pipeline. */
+struct pipeline_output {
+	int status;
+	const struct header_ref *headers;
+	size_t nheaders;
+	bool stream;			/* body comes from pipeline_read */
+	long long length;		/* stream length, -1 when unknown */
+	const char *body;		/* fixed body when !stream */
+	size_t body_len;
+};
+
+struct pipeline;
+
+/* A pipeline for one request, on the given snapshot (borrowed: the caller
+ * holds the reference for longer). NULL when out of memory. */
+struct pipeline *pipeline_new(struct snapshot *snap, struct upstream_pool *pool);
+/* Runs every step up to the response headers. Never fails: a failure
+ * becomes an error response. Runs in the calling thread; may block up to
+ * the upstream timeout. */
+void pipeline_run(struct pipeline *p, const struct pipeline_input *in,
+		  struct pipeline_output *out);
+/* Streams the body: > 0 bytes, 0 at the end, -1 when it broke off. */
+ssize_t pipeline_read(struct pipeline *p, char *dst, size_t len);
+/* Answers with a gateway error page, for requests refused before running. */
+void pipeline_reject(struct pipeline *p, int status, const char *why,
+		     const struct pipeline_input *in, struct pipeline_output *out);
+/* The request id chosen for this request (valid after run or reject). */
+const char *pipeline_request_id(const struct pipeline *p);
+/* Ends the request, aborting any unfinished upstream exchange. NULL-safe. */
+void pipeline_free(struct pipeline *p);
+
+#endif
