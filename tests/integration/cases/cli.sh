@@ -1,0 +1,32 @@
+# Config checking from the command line: FILE:LINE:COL and exit codes.
+
+t_config_check_reports_positions() {
+	printf 'server:\n  listen: localhost:80\n  max_connections: many\nupstream:\n  url: http://127.0.0.1:1\n  colour: blue\n' >"$WORK/bad.yaml"
+	local out rc
+	out=$("$BIN/paywallctl" check -c "$WORK/bad.yaml")
+	rc=$?
+	expect_eq "paywallctl exit" "1" "$rc"
+	expect_contains "listen error" "$out" "$WORK/bad.yaml:2:11: listen: expected HOST:PORT"
+	expect_contains "int error" "$out" "$WORK/bad.yaml:3:20: max_connections: expected an integer"
+	expect_contains "unknown key" "$out" "$WORK/bad.yaml:6:3: unknown key 'colour'"
+	"$BIN/paywalld" --check -c "$WORK/bad.yaml" 2>"$WORK/err" >/dev/null
+	expect_eq "paywalld --check exit" "2" "$?"
+	expect_contains "paywalld --check output" "$(cat "$WORK/err")" "bad.yaml:6:3: unknown key 'colour'"
+	"$BIN/paywalld" -c "$WORK/bad.yaml" 2>/dev/null
+	expect_eq "paywalld refuses to start" "2" "$?"
+	write_config "$WORK/good.yaml" 1
+	out=$("$BIN/paywallctl" check -c "$WORK/good.yaml")
+	expect_eq "valid config" "0" "$?"
+	expect_contains "valid output" "$out" "ok"
+	printf 'upstream:\n  url: [http://x\n' >"$WORK/syntax.yaml"
+	out=$("$BIN/paywallctl" check -c "$WORK/syntax.yaml")
+	expect_contains "syntax error position" "$out" "$WORK/syntax.yaml:3:1: YAML syntax error"
+	check_sanitizers
+}
+
+t_example_policy_is_valid() {
+	local out
+	out=$("$BIN/paywallctl" check -c "$ROOT/policies/paywall.yaml")
+	expect_eq "policies/paywall.yaml passes check" "0" "$?"
+	expect_contains "output" "$out" "ok"
+}

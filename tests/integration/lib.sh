@@ -1,0 +1,186 @@
+# Shared helpers for the integration tests: start real processes on
+# ephemeral loopback ports, stop them by PID, assert on what they answer.
+# Sourced by run.sh; every function here is small on purpose.
+
+WORK=${WORK:?}
+BIN=${BIN:?}
+ROOT=${ROOT:?}
+
+# Sanitizer reports go to files so a test can fail on them after a stop.
+export ASAN_OPTIONS="log_path=$WORK/asan/report:detect_leaks=1:quarantine_size_mb=16:abort_on_error=0"
+export UBSAN_OPTIONS="log_path=$WORK/asan/ubsan:print_stacktrace=1"
+export LSAN_OPTIONS="suppressions=$ROOT/tests/integration/lsan.supp"
+mkdir -p "$WORK/asan"
+
+CASE_FAILED=0
+PIDS=()
+
+fail() {
+	echo "    FAIL: $*"
+	CASE_FAILED=1
+}
+
+# expect_eq WHAT EXPECTED ACTUAL
+expect_eq() {
+	[ "$2" = "$3" ] || fail "$1: expected '$2', got '$3'"
+}
+
+expect_ne() {
+	[ "$2" != "$3" ] || fail "$1: expected anything but '$2'"
+}
+
+# expect_contains WHAT HAYSTACK NEEDLE
+expect_contains() {
+	case "$2" in
+	*"$3"*) ;;
+	*) fail "$1: '$3' not found in: $(printf '%s' "$2" | head -c 400)" ;;
+	esac
+}
+
+expect_not_contains() {
+	case "$2" in
+	*"$3"*) fail "$1: '$3' must not appear in: $(printf '%s' "$2" | head -c 400)" ;;
+	esac
+}
+
+# expect_lt WHAT A B  (numbers, decimals allowed)
+expect_lt() {
+	awk -v a="$2" -v b="$3" 'BEGIN { exit !(a < b) }' || fail "$1: expected $2 < $3"
+}
+
+# ticks SECONDS: the number of 50 ms steps in SECONDS (decimals allowed).
+ticks() {
+	awk -v s="$1" 'BEGIN { printf "%d", s * 20 }'
+}
+
+# wait_file FILE SECONDS
+wait_file() {
+	local i n
+	n=$(ticks "$2")
+	for ((i = 0; i < n; i++)); do
+		[ -s "$1" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# wait_log FILE PATTERN SECONDS: waits for a line matching PATTERN (grep -E).
+wait_log() {
+	local i n
+	n=$(ticks "$3")
+	for ((i = 0; i < n; i++)); do
+		grep -qE "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# start_backend NAME: starts the demo backend; sets NAME_PORT and NAME_PID.
+start_backend() {
+	local name=$1 ready="$WORK/$1.ready"
+	rm -f "$ready"
+	"$BIN/demo-backend" --listen 127.0.0.1:0 --root "$ROOT/deploy/demo/site" \
+		--ready-file "$ready" 2>"$WORK/$name.log" &
+	local pid=$!
+	PIDS+=("$pid")
+	wait_file "$ready" 10 || { fail "backend $name did not start"; return 1; }
+	printf -v "${name}_PORT" '%s' "$(head -n1 "$ready")"
+	printf -v "${name}_PID" '%s' "$pid"
+}
+
+# write_config FILE UPSTREAM_PORT [EXTRA_SERVER_YAML] [EXTRA_UPSTREAM_YAML]
+write_config() {
+	{
+		echo "server:"
+		echo "  listen: 127.0.0.1:0"
+		echo "  client_timeout_s: 5"
+		echo "  drain_timeout_ms: 5000"
+		[ -n "${3:-}" ] && printf '%s\n' "$3"
+		echo "upstream:"
+		echo "  url: http://127.0.0.1:$2"
+		echo "  timeout_ms: 3000"
+		[ -n "${4:-}" ] && printf '%s\n' "$4"
+	} >"$1"
+}
+
+# start_gateway NAME CONFIG: sets NAME_PORT, NAME_PID; log in $WORK/NAME.log
+start_gateway() {
+	local name=$1 ready="$WORK/$1.ready"
+	rm -f "$ready"
+	"$BIN/paywalld" -c "$2" --ready-file "$ready" 2>"$WORK/$name.log" &
+	local pid=$!
+	PIDS+=("$pid")
+	wait_file "$ready" 10 || { fail "gateway $name did not start: $(tail -n 5 "$WORK/$name.log")"; return 1; }
+	printf -v "${name}_PORT" '%s' "$(head -n1 "$ready")"
+	printf -v "${name}_PID" '%s' "$pid"
+}
+
+# stop PID [EXPECTED_EXIT]: SIGTERM, wait up to 15 s, then KILL and fail.
+stop() {
+	local pid=$1 want=${2:-0} i rc
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for ((i = 0; i < 300; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid" 2>/dev/null
+		fail "process $pid did not stop within 15 s of SIGTERM"
+	fi
+	wait "$pid" 2>/dev/null
+	rc=$?
+	[ "$rc" = "$want" ] || fail "process $pid exited with $rc, expected $want"
+	check_sanitizers
+}
+
+# Fails the case when a sanitizer wrote a report (leak, overflow, UB).
+check_sanitizers() {
+	local f
+	for f in "$WORK"/asan/*; do
+		[ -e "$f" ] || continue
+		fail "sanitizer report $(basename "$f"):"
+		head -n 30 "$f" | sed 's/^/      /'
+		mv "$f" "$WORK/asan-seen.$(basename "$f").$RANDOM"
+	done
+}
+
+stop_all() {
+	local pid
+	for pid in "${PIDS[@]}"; do
+		kill -0 "$pid" 2>/dev/null && stop "$pid"
+	done
+	PIDS=()
+}
+
+# http ARGS...: curl with a bounded time, no proxy from the environment.
+http() {
+	curl --noproxy '*' -s -m 20 "$@"
+}
+
+# status URL [curl args]: prints the HTTP status code.
+status() {
+	local url=$1
+	shift
+	http -o /dev/null -w '%{http_code}' "$@" "$url"
+}
+
+# header NAME FILE: the value of a response header from a `curl -D` dump.
+header() {
+	tr -d '\r' <"$2" | awk -v n="$(printf '%s' "$1" | tr 'A-Z' 'a-z')" -F': ' \
+		'tolower($1) == n { sub(/^[^:]*: /, ""); print; exit }'
+}
+
+# raw PORT: sends stdin as raw bytes to 127.0.0.1:PORT and prints the reply.
+raw() {
+	local port=$1
+	exec 3<>"/dev/tcp/127.0.0.1/$port" || return 1
+	cat >&3
+	timeout 5 cat <&3
+	exec 3<&-
+}
+
+# backend_stat PORT FIELD: a counter from the demo backend's /stats.
+backend_stat() {
+	http "http://127.0.0.1:$1/stats" | sed -E "s/.*\"$2\": *([0-9]+).*/\1/"
+}
