@@ -17,9 +17,11 @@ static int buf_reserve(struct buf *b, size_t need)
 	size_t cap;
 	char *p;
 
-	if (need <= b->cap)
+	/* data must exist even for an empty append: callers read it as a string. */
+	if (b->data != NULL && need <= b->cap)
 		return 0;
-	cap = b->cap ? b->cap : 256;
+	/* Start at 16 KiB: most uses are network reads of about that size. */
+	cap = b->cap ? b->cap : (b->max < 16384 ? b->max : 16384);
 	while (cap < need)
 		cap = cap > b->max / 2 ? b->max : cap * 2;
 	if (cap < need)

@@ -124,10 +124,15 @@ int cfg_secret_load(const char *path, struct cfg_secret *s, char *err, size_t er
 	ssize_t r;
 	int fd, rc = -1;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot open key file %s: %s", path, strerror(errno));
 		return -1;
+	}
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "key file %s: not a regular file", path);
+		goto out;
 	}
 	while (len < sizeof(tmp) && (r = read(fd, tmp + len, sizeof(tmp) - len)) != 0) {
 		if (r < 0 && errno == EINTR)
@@ -211,7 +216,7 @@ static int cfg_parse_bool(struct cfg_ctx *c, yaml_node_t *n, const struct cfg_fi
 static int cfg_check_url(const char *s)
 {
 	CURLU *u = curl_url();
-	char *scheme = NULL, *host = NULL;
+	char *scheme = NULL, *host = NULL, *extra = NULL;
 	int rc = -1;
 
 	if (u == NULL)
@@ -223,8 +228,15 @@ static int cfg_check_url(const char *s)
 		goto out;
 	if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)
 		goto out;
+	/* A base URL is scheme, host, port and path prefix: request targets are
+	 * appended to it, so a query, fragment or credentials would corrupt them. */
+	if (curl_url_get(u, CURLUPART_QUERY, &extra, 0) == CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_FRAGMENT, &extra, 0) == CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_USER, &extra, 0) == CURLUE_OK)
+		goto out;
 	rc = 0;
 out:
+	curl_free(extra);
 	curl_free(scheme);
 	curl_free(host);
 	curl_url_cleanup(u);
@@ -250,7 +262,8 @@ static int cfg_parse_string(struct cfg_ctx *c, yaml_node_t *n, const struct cfg_
 		return -1;
 	}
 	if (f->kind == CFG_URL && cfg_check_url(s) != 0) {
-		cfg_error(c, n, "%s: expected an absolute http:// or https:// URL, got '%s'",
+		cfg_error(c, n, "%s: expected an absolute http:// or https:// URL without "
+			  "query, fragment or credentials, got '%s'",
 			  f->key, s);
 		return -1;
 	}

@@ -21,6 +21,7 @@
 /* Room for response headers and the send buffer beside the request's. */
 #define HTTPD_MEMORY_EXTRA (16 * 1024)
 #define HTTPD_BLOCK_SIZE (64 * 1024)
+#define HTTPD_DROP_MIN (1024 * 1024)
 
 struct httpd {
 	struct MHD_Daemon *daemon;
@@ -44,6 +45,7 @@ struct httpd_request {
 	struct header_ref headers[HEADERS_MAX];
 	size_t nheaders;
 	bool too_many_headers;
+	size_t body_dropped;	/* bytes past max_body_bytes, read and dropped */
 	struct buf body;
 	struct pipeline_input in;
 };
@@ -82,13 +84,30 @@ static void *httpd_on_uri(void *cls, const char *uri, struct MHD_Connection *con
 	return r;
 }
 
+static const char *httpd_termination_reason(enum MHD_RequestTerminationCode toe)
+{
+	switch (toe) {
+	case MHD_REQUEST_TERMINATED_WITH_ERROR: return "error while sending";
+	case MHD_REQUEST_TERMINATED_TIMEOUT_REACHED: return "client timeout";
+	case MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN: return "shutdown";
+	case MHD_REQUEST_TERMINATED_READ_ERROR: return "client closed the connection";
+	case MHD_REQUEST_TERMINATED_CLIENT_ABORT: return "client aborted";
+	default: return "unknown";
+	}
+}
+
 static void httpd_on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 			       enum MHD_RequestTerminationCode toe)
 {
+	struct httpd_request *r = *req_cls;
+
 	(void)cls;
 	(void)conn;
-	(void)toe;
-	httpd_request_free(*req_cls);
+	/* Freeing the request aborts its upstream exchange, if still running. */
+	if (r != NULL && toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && r->stage == HTTPD_ANSWERED)
+		log_info("httpd", "request %s ended early: %s", pipeline_request_id(r->pl),
+			 httpd_termination_reason(toe));
+	httpd_request_free(r);
 	*req_cls = NULL;
 }
 
@@ -184,6 +203,38 @@ static void httpd_fill_input(struct httpd_request *r, struct MHD_Connection *con
 	r->in.draining = atomic_load(&r->h->draining);
 }
 
+/*
+ * libmicrohttpd lets a response be queued only before or after the upload,
+ * so an oversized body is read and dropped to answer 413 at its end; one
+ * that goes on for more than the limit again (at least 1 MiB) is cut off.
+ */
+static enum MHD_Result httpd_take_body(struct httpd_request *r, const char *data,
+				       size_t *size)
+{
+	size_t n = *size;
+
+	*size = 0;
+	if (r->body_dropped == 0 && buf_append(&r->body, data, n) == 0)
+		return MHD_YES;
+	r->body_dropped += n;
+	if (r->body_dropped > r->body.max && r->body_dropped > HTTPD_DROP_MIN) {
+		log_info("httpd", "request body far past max_body_bytes: connection closed");
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
+/* Sum of the request line and header bytes as sent (near enough: name,
+ * ": ", value, CRLF), checked against max_header_bytes. */
+static bool httpd_headers_too_large(const struct httpd_request *r, const char *method)
+{
+	size_t total = strlen(method) + strlen(r->target) + 12;
+
+	for (size_t i = 0; i < r->nheaders; i++)
+		total += strlen(r->headers[i].name) + strlen(r->headers[i].value) + 4;
+	return total > (size_t)r->snap->cfg->server.max_header_bytes;
+}
+
 /* First call: the headers are in, the body (if any) is not. */
 static enum MHD_Result httpd_begin(struct MHD_Connection *conn, struct httpd_request *r,
 				   const char *method)
@@ -194,6 +245,8 @@ static enum MHD_Result httpd_begin(struct MHD_Connection *conn, struct httpd_req
 	httpd_fill_input(r, conn, method);
 	if (r->too_many_headers)
 		return httpd_reject(conn, r, 431, "too many header fields");
+	if (httpd_headers_too_large(r, method))
+		return httpd_reject(conn, r, 431, "header fields too large");
 	if ((why = url_check_target(r->target)) != NULL)
 		return httpd_reject(conn, r, 400, why);
 	if ((why = headers_check_request(r->headers, r->nheaders)) != NULL)
@@ -227,13 +280,10 @@ static enum MHD_Result httpd_on_request(void *cls, struct MHD_Connection *conn,
 	case HTTPD_NEW:
 		return httpd_begin(conn, r, method);
 	case HTTPD_BODY:
-		if (*upload_data_size > 0) {
-			size_t n = *upload_data_size;
-			*upload_data_size = 0;
-			if (buf_append(&r->body, upload_data, n) != 0)
-				return httpd_reject(conn, r, 413, "body too large");
-			return MHD_YES;
-		}
+		if (*upload_data_size > 0)
+			return httpd_take_body(r, upload_data, upload_data_size);
+		if (r->body_dropped > 0)
+			return httpd_reject(conn, r, 413, "body too large");
 		memset(&out, 0, sizeof(out));
 		if (r->has_body) {
 			r->in.body = r->body.data ? r->body.data : "";

@@ -321,6 +321,11 @@ static void pipeline_respond(struct pipeline *p, const struct pipeline_input *in
 	out->stream = strcmp(in->method, "HEAD") == 0 || !pipeline_bodiless(status, in->method);
 	if (!out->stream)
 		out->length = 0;
+	else if (strcmp(in->method, "HEAD") != 0 &&
+		 upstream_body_complete(p->x, &out->body, &out->body_len)) {
+		out->stream = false;
+		out->length = (long long)out->body_len;
+	}
 }
 
 void pipeline_run(struct pipeline *p, const struct pipeline_input *in,

@@ -167,10 +167,18 @@ static size_t upstream_on_header(char *p, size_t size, size_t nmemb, void *ud)
 	return len;
 }
 
+/*
+ * Every method-related option is set on every request, because handles are
+ * reused without curl_easy_reset (which would rebuild libcurl's option
+ * block and buffers each time): HTTPGET clears what a previous POST or HEAD
+ * left behind.
+ */
 static int upstream_set_method(CURL *e, const struct upstream_request *req)
 {
 	int bad = 0;
 
+	bad |= curl_easy_setopt(e, CURLOPT_HTTPGET, 1L) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL) != CURLE_OK;
 	if (req->body != NULL) {
 		bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
 					(curl_off_t)req->body_len) != CURLE_OK;
@@ -189,7 +197,6 @@ static int upstream_configure(struct upstream_exchange *x, const struct upstream
 	CURL *e = x->h->easy;
 	int bad = 0;
 
-	curl_easy_reset(e);
 	bad |= curl_easy_setopt(e, CURLOPT_URL, req->url) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
 	/* The target was checked already; curl must not rewrite dot segments. */
@@ -379,6 +386,16 @@ ssize_t upstream_read(struct upstream_exchange *x, char *dst, size_t len)
 	return (ssize_t)n;
 }
 
+bool upstream_body_complete(const struct upstream_exchange *x, const char **body,
+			    size_t *len)
+{
+	if (!x->done || x->result != CURLE_OK || x->paused)
+		return false;
+	*body = x->body.data != NULL ? x->body.data : "";
+	*len = x->body.len;
+	return true;
+}
+
 long upstream_header_ms(const struct upstream_exchange *x)
 {
 	return x->header_ms;
@@ -393,8 +410,13 @@ void upstream_finish(struct upstream_exchange *x)
 		if (curl_multi_remove_handle(x->h->multi, x->h->easy) != CURLM_OK) {
 			upstream_handle_free(x->h);
 		} else {
-			curl_easy_reset(x->h->easy);
-			upstream_pool_put(x->pool, x->h);
+			/* Nothing may point into the exchange once it is freed. */
+			if (curl_easy_setopt(x->h->easy, CURLOPT_ERRORBUFFER, NULL) != CURLE_OK ||
+			    curl_easy_setopt(x->h->easy, CURLOPT_HTTPHEADER, NULL) != CURLE_OK ||
+			    curl_easy_setopt(x->h->easy, CURLOPT_POSTFIELDS, NULL) != CURLE_OK)
+				upstream_handle_free(x->h);
+			else
+				upstream_pool_put(x->pool, x->h);
 		}
 	}
 	buf_free(&x->body);

@@ -75,6 +75,16 @@ char *upstream_header_dup(struct upstream_exchange *x, const char *name);
  */
 ssize_t upstream_read(struct upstream_exchange *x, char *dst, size_t len);
 
+/*
+ * True when the backend has sent the whole body and all of it is buffered;
+ * then *body and *len describe it (valid until upstream_finish) and
+ * upstream_read is not needed. Small pages usually arrive with their
+ * headers, and answering them from memory lets the body go out in the same
+ * write as the headers.
+ */
+bool upstream_body_complete(const struct upstream_exchange *x, const char **body,
+			    size_t *len);
+
 /* Milliseconds from the start until the response headers were complete. */
 long upstream_header_ms(const struct upstream_exchange *x);
 

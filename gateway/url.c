@@ -31,9 +31,9 @@ const char *url_check_target(const char *target)
 
 	if (target == NULL || target[0] != '/')
 		return "request target is not in origin form";
+	if (strnlen(target, URL_TARGET_MAX + 1) > URL_TARGET_MAX)
+		return "request target too long";
 	for (i = 0; target[i] != '\0'; i++) {
-		if (i >= URL_TARGET_MAX)
-			return "request target too long";
 		if (target[i] == '%') {
 			if (!url_is_hex(target[i + 1]) || !url_is_hex(target[i + 2]))
 				return "malformed percent-escape in request target";

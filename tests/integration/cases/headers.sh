@@ -63,6 +63,9 @@ t_forwarded_headers_from_trusted_proxy_are_extended() {
 	expect_contains "request id kept" "$out" '["X-Request-Id","edge-42.a_b"]'
 	out=$(http "http://127.0.0.1:$gw_PORT/echo" -H 'X-Request-Id: has space')
 	expect_not_contains "invalid request id replaced" "$out" 'has space'
+	# Regression: an empty chain from a trusted proxy crashed the request thread.
+	out=$(http "http://127.0.0.1:$gw_PORT/echo" -H 'X-Forwarded-For;')
+	expect_contains "empty chain from a trusted proxy" "$out" '["X-Forwarded-For","127.0.0.1"]'
 }
 
 t_host_header_follows_preserve_host() {
