@@ -54,11 +54,13 @@ bool headers_is_gateway_owned(const char *name)
 bool headers_forward_request(const char *name, const char *connection, bool preserve_host)
 {
 	static const char *const own[] = {
-		"X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host",
 		"X-Request-Id", "Content-Length", "Expect", "Forwarded",
 	};
 
+	/* Every X-Forwarded-*, not only the three the gateway writes: backends
+	 * build links from -Port and -Prefix, so a client must not choose them. */
 	if (headers_is_hop_by_hop(name) || headers_is_gateway_owned(name) ||
+	    headers_has_prefix(name, "X-Forwarded-") ||
 	    headers_connection_lists(connection, name))
 		return false;
 	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)

@@ -62,6 +62,7 @@ START_TEST(test_headers_forward_request_dropped)
 	static const char *const dropped[] = {
 		"X-Paywall-User", "x-paywall-user", "X-PAYWALL-USER", "X-Paywall-Access",
 		"X-Forwarded-For", "x-forwarded-for", "X-Forwarded-Proto", "X-Forwarded-Host",
+		"X-Forwarded-Port", "x-forwarded-prefix", "X-Forwarded-Server",
 		"X-Request-Id", "x-request-id", "Content-Length", "content-length", "Expect",
 		"Forwarded", "Host", "host", "Connection", "Keep-Alive", "TE", "Upgrade",
 		"Transfer-Encoding", "Proxy-Authorization",

@@ -54,7 +54,7 @@ t_backend_dying_mid_body_truncates_response() {
 	http -o "$WORK/body" "http://127.0.0.1:$gw_PORT/drip?chunks=10&delay_ms=300&size=10" &
 	local cpid=$!
 	sleep 0.7
-	kill -KILL "$be2_PID"
+	{ kill -KILL "$be2_PID"; wait "$be2_PID"; } 2>/dev/null
 	wait "$cpid"
 	local rc=$?
 	expect_ne "client sees an incomplete response (curl exit)" "0" "$rc"

@@ -39,8 +39,13 @@ t_forwarded_headers_from_untrusted_peer_are_replaced() {
 	local out
 	http -D "$WORK/h" -o "$WORK/body" "http://127.0.0.1:$gw_PORT/echo" \
 		-H 'X-Forwarded-For: 6.6.6.6' -H 'X-Forwarded-Proto: https' \
-		-H 'X-Forwarded-Host: evil.example' -H 'X-Request-Id: chosen-by-client'
+		-H 'X-Forwarded-Host: evil.example' -H 'X-Request-Id: chosen-by-client' \
+		-H 'X-Forwarded-Port: 31337' -H 'X-Forwarded-Prefix: /evil' -H 'Forwarded: for=6.6.6.6'
 	out=$(cat "$WORK/body")
+	expect_not_contains "X-Forwarded-Port" "$out" '31337'
+	expect_not_contains "X-Forwarded-Prefix" "$out" '/evil'
+	expect_not_contains "Forwarded" "$out" 'Forwarded","for='
+
 	expect_contains "XFF replaced" "$out" '["X-Forwarded-For","127.0.0.1"]'
 	expect_contains "proto set by gateway" "$out" '["X-Forwarded-Proto","http"]'
 	expect_contains "host from Host header" "$out" "[\"X-Forwarded-Host\",\"127.0.0.1:$gw_PORT\"]"

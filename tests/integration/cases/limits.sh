@@ -86,3 +86,22 @@ t_connection_limit_is_enforced() {
 	wait "${pids[@]}"
 	expect_eq "after they finish" "200" "$(status "http://127.0.0.1:$gw_PORT/echo")"
 }
+
+# A request abandoned half-way must not leak its context or hold up a drain.
+t_abandoned_request_leaks_nothing() {
+	gw_default || return
+	local i pids=()
+	for ((i = 0; i < 20; i++)); do
+		# Half a request, then the client closes its side after 0.3 s.
+		(printf 'GET /echo HTTP/1.1\r\nHost: x\r\nX-Partial: '; sleep 0.3) |
+			timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$gw_PORT; cat >&3" &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	expect_eq "still serving" "200" "$(status "http://127.0.0.1:$gw_PORT/echo")"
+	local start end
+	start=$(date +%s.%N)
+	stop "$gw_PID" 0
+	end=$(date +%s.%N)
+	expect_lt "stop time (s): nothing left in flight" "$(awk -v s="$start" -v e="$end" 'BEGIN{print e-s}')" 2
+}
