@@ -12,11 +12,13 @@ void buf_init(struct buf *b, size_t max)
 	b->max = max;
 }
 
-static int buf_reserve(struct buf *b, size_t need)
+int buf_reserve(struct buf *b, size_t need)
 {
 	size_t cap;
 	char *p;
 
+	if (need > b->max)
+		return -1;
 	/* data must exist even for an empty append: callers read it as a string. */
 	if (b->data != NULL && need <= b->cap)
 		return 0;

@@ -21,6 +21,9 @@ void buf_init(struct buf *b, size_t max);
 int buf_append(struct buf *b, const void *p, size_t n);
 /* Appends a NUL-terminated string (not counting the NUL in len). */
 int buf_append_str(struct buf *b, const char *s);
+/* Makes room for a total of need bytes without changing the contents, so
+ * a known final size costs one allocation. 0, or -1 past max. */
+int buf_reserve(struct buf *b, size_t need);
 /* Drops the first n bytes (n <= len). */
 void buf_consume(struct buf *b, size_t n);
 void buf_reset(struct buf *b);

@@ -12,10 +12,14 @@
 #include "buf.h"
 
 #define UPSTREAM_RECV_BUFFER (64 * 1024)
+/* Idle handles keep body buffers up to this size: pooled memory stays
+ * bounded (pool_size times this) while typical pages reuse theirs. */
+#define UPSTREAM_KEEP_BUFFER (128 * 1024)
 
 struct upstream_handle {
 	CURL *easy;
 	CURLM *multi;	/* owns the keep-alive connections of this handle */
+	struct buf body;	/* reused by each exchange, so no per-request malloc */
 	struct upstream_handle *next;
 };
 
@@ -29,7 +33,7 @@ struct upstream_pool {
 struct upstream_exchange {
 	struct upstream_pool *pool;
 	struct upstream_handle *h;
-	struct buf body;
+	struct buf *body;	/* the handle's */
 	size_t buffer_max;
 	bool headers_done;
 	bool done;
@@ -60,6 +64,7 @@ static void upstream_handle_free(struct upstream_handle *h)
 		return;
 	curl_easy_cleanup(h->easy);
 	curl_multi_cleanup(h->multi);
+	buf_free(&h->body);
 	free(h);
 }
 
@@ -69,6 +74,7 @@ static struct upstream_handle *upstream_handle_new(void)
 
 	if (h == NULL)
 		return NULL;
+	buf_init(&h->body, 0);
 	h->easy = curl_easy_init();
 	h->multi = curl_multi_init();
 	if (h->easy == NULL || h->multi == NULL ||
@@ -141,11 +147,23 @@ static size_t upstream_on_body(char *p, size_t size, size_t nmemb, void *ud)
 	size_t len = size * nmemb;
 
 	/* Back-pressure: a slow reader stops the backend read, not our memory. */
-	if (x->body.len >= x->buffer_max || buf_append(&x->body, p, len) != 0) {
+	if (x->body->len >= x->buffer_max || buf_append(x->body, p, len) != 0) {
 		x->paused = true;
 		return CURL_WRITEFUNC_PAUSE;
 	}
 	return len;
+}
+
+/* One allocation for a body of announced length, instead of a doubling
+ * series of copies; a failure only means growing as data comes. */
+static void upstream_presize(struct upstream_exchange *x)
+{
+	curl_off_t cl = -1;
+
+	if (curl_easy_getinfo(x->h->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) != CURLE_OK ||
+	    cl <= 0)
+		return;
+	(void)buf_reserve(x->body, (size_t)cl < x->body->max ? (size_t)cl : x->body->max);
 }
 
 static size_t upstream_on_header(char *p, size_t size, size_t nmemb, void *ud)
@@ -160,6 +178,7 @@ static size_t upstream_on_header(char *p, size_t size, size_t nmemb, void *ud)
 		    code >= 200) {
 			x->headers_done = true;
 			x->status = code;
+			upstream_presize(x);
 			x->header_ms = upstream_now_ms() -
 				       ((long)x->t0.tv_sec * 1000 + x->t0.tv_nsec / 1000000);
 		}
@@ -247,7 +266,7 @@ static bool upstream_satisfied(const struct upstream_exchange *x, enum upstream_
 {
 	if (x->done)
 		return true;
-	return w == UPSTREAM_WANT_HEADERS ? x->headers_done : x->body.len > 0;
+	return w == UPSTREAM_WANT_HEADERS ? x->headers_done : x->body->len > 0;
 }
 
 /* Runs libcurl in this thread until what is wanted arrives or time runs out. */
@@ -306,10 +325,14 @@ enum upstream_result upstream_start(struct upstream_pool *pool,
 	x->client_fd = req->client_fd;
 	x->watch_client = req->client_fd >= 0;
 	x->timeout_ms = req->timeout_ms;
-	buf_init(&x->body, req->buffer_max + CURL_MAX_WRITE_SIZE);
 	clock_gettime(CLOCK_MONOTONIC, &x->t0);
 	x->h = upstream_pool_get(pool);
-	if (x->h == NULL || upstream_configure(x, req) != 0)
+	if (x->h == NULL)
+		goto fail;
+	x->body = &x->h->body;
+	buf_reset(x->body);
+	x->body->max = req->buffer_max + CURL_MAX_WRITE_SIZE;
+	if (upstream_configure(x, req) != 0)
 		goto fail;
 	if (curl_multi_add_handle(x->h->multi, x->h->easy) != CURLM_OK)
 		goto fail;
@@ -371,17 +394,17 @@ ssize_t upstream_read(struct upstream_exchange *x, char *dst, size_t len)
 {
 	size_t n;
 
-	if (x->body.len == 0 && !x->done) {
+	if (x->body->len == 0 && !x->done) {
 		upstream_resume(x);
 		if (upstream_drive(x, UPSTREAM_WANT_BODY, x->timeout_ms) != UPSTREAM_OK)
 			return -1;
 	}
-	if (x->body.len == 0)
+	if (x->body->len == 0)
 		return x->done && x->result == CURLE_OK ? 0 : -1;
-	n = x->body.len < len ? x->body.len : len;
-	memcpy(dst, x->body.data, n);
-	buf_consume(&x->body, n);
-	if (x->body.len < x->buffer_max)
+	n = x->body->len < len ? x->body->len : len;
+	memcpy(dst, x->body->data, n);
+	buf_consume(x->body, n);
+	if (x->body->len < x->buffer_max)
 		upstream_resume(x);
 	return (ssize_t)n;
 }
@@ -391,8 +414,8 @@ bool upstream_body_complete(const struct upstream_exchange *x, const char **body
 {
 	if (!x->done || x->result != CURLE_OK || x->paused)
 		return false;
-	*body = x->body.data != NULL ? x->body.data : "";
-	*len = x->body.len;
+	*body = x->body->data != NULL ? x->body->data : "";
+	*len = x->body->len;
 	return true;
 }
 
@@ -415,10 +438,12 @@ void upstream_finish(struct upstream_exchange *x)
 			    curl_easy_setopt(x->h->easy, CURLOPT_HTTPHEADER, NULL) != CURLE_OK ||
 			    curl_easy_setopt(x->h->easy, CURLOPT_POSTFIELDS, NULL) != CURLE_OK)
 				upstream_handle_free(x->h);
-			else
+			else {
+				if (x->h->body.cap > UPSTREAM_KEEP_BUFFER)
+					buf_free(&x->h->body);
 				upstream_pool_put(x->pool, x->h);
+			}
 		}
 	}
-	buf_free(&x->body);
 	free(x);
 }
