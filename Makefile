@@ -8,7 +8,7 @@
 #   make lint       banned-function check
 
 CC      ?= cc
-PKGS    := libmicrohttpd libcurl yaml-0.1 jansson libcrypto zlib
+PKGS    ?= libmicrohttpd libcurl yaml-0.1 jansson libjwt libcrypto zlib
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wpointer-arith -Wformat=2
 CSTD    := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
@@ -32,7 +32,7 @@ LIB_OBJS := $(patsubst gateway/%.c,$(OBJ)/%.o,$(LIB_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/*_test.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 
-.PHONY: all deps programs unit test test-unit test-integration test-fuzz fuzz bench \
+.PHONY: all deps interop-deps programs unit test test-unit test-integration test-fuzz fuzz bench \
         demo lint clean
 
 all: deps
@@ -76,12 +76,16 @@ ASAN_MAKE = $(MAKE) --no-print-directory BUILD=build/asan BINDIR=build/asan/bin 
             SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
             OPT="-O1 -g"
 
-test: deps
+test: deps interop-deps
 	@$(ASAN_MAKE) programs unit
 	@$(MAKE) --no-print-directory test-unit test-integration test-fuzz
 
+# The independent JOSE implementation the interoperability tests mint with.
+interop-deps:
+	@test -d tests/interop/node_modules/jose || (cd tests/interop && npm ci --silent --no-audit --no-fund)
+
 test-unit:
-	@tests/unit/run.sh build/asan/unit
+	@PAYWALLD_REQUIRE_JOSE=1 tests/unit/run.sh build/asan/unit
 
 test-integration:
 	@tests/integration/run.sh build/asan/bin
@@ -93,8 +97,13 @@ test-fuzz:
 fuzz: deps
 	@$(MAKE) --no-print-directory -f tests/fuzz/fuzz.mk
 
+$(BUILD)/token_bench: tests/bench/token_bench.c $(BUILD)/libgateway.a
+	$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -o $@ $^ $(LDLIBS_ALL)
+
 bench: all
+	@$(MAKE) --no-print-directory $(BUILD)/token_bench
 	tests/bench/run.sh --gateway bin/paywalld $(BENCH_ARGS)
+	tests/bench/tokens.sh $(BUILD)/token_bench
 
 demo: all
 	deploy/demo/run.sh

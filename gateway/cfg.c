@@ -404,6 +404,11 @@ static int cfg_parse_field(struct cfg_ctx *c, yaml_node_t *n, const struct cfg_f
 	return -1;
 }
 
+int cfg_parse_value(struct cfg_ctx *c, yaml_node_t *n, const struct cfg_field *f, void *obj)
+{
+	return cfg_parse_field(c, n, f, obj);
+}
+
 static const struct cfg_field *cfg_find_field(const struct cfg_field *fields, size_t n,
 					      const char *key)
 {

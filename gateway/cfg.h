@@ -89,6 +89,9 @@ struct cfg_field {
  */
 int cfg_parse_map(struct cfg_ctx *c, yaml_node_t *map, const struct cfg_field *fields,
 		  size_t nfields, void *obj);
+/* Parses one value node as field f describes, into obj (at f->offset):
+ * for custom parsers that accept several shapes. 0 / -1. */
+int cfg_parse_value(struct cfg_ctx *c, yaml_node_t *n, const struct cfg_field *f, void *obj);
 /* Frees what cfg_parse_map (or the defaults) stored in obj. */
 void cfg_free_fields(const struct cfg_field *fields, size_t nfields, void *obj);
 

@@ -64,6 +64,7 @@ struct config_section {
 static const struct config_section config_sections[] = {
 	{ "server", false, config_parse_server },
 	{ "upstream", true, config_parse_upstream },
+	{ "identity", false, identity_config_parse },
 };
 
 static int config_set_defaults(struct config *cfg)
@@ -81,10 +82,17 @@ static int config_set_defaults(struct config *cfg)
 	return cfg->server.listen != NULL ? 0 : -1;
 }
 
+struct config *config_ref(struct config *cfg)
+{
+	atomic_fetch_add(&cfg->refs, 1);
+	return cfg;
+}
+
 void config_free(struct config *cfg)
 {
-	if (cfg == NULL)
+	if (cfg == NULL || atomic_fetch_sub(&cfg->refs, 1) != 1)
 		return;
+	identity_config_free(&cfg->identity);
 	cfg_free_fields(config_server_fields, countof(config_server_fields), &cfg->server);
 	cfg_free_fields(config_upstream_fields, countof(config_upstream_fields),
 			&cfg->upstream);
@@ -196,6 +204,8 @@ int config_load_buffer(const char *name, const char *dir, const char *data, size
 	int rc;
 
 	cfg = calloc(1, sizeof(*cfg));
+	if (cfg != NULL)
+		atomic_init(&cfg->refs, 1);
 	if (cfg == NULL || config_set_defaults(cfg) != 0 || (cfg->path = strdup(name)) == NULL) {
 		cfg_error(&c, NULL, "out of memory");
 		config_free(cfg);

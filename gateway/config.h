@@ -5,7 +5,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <stdatomic.h>
+
 #include "cfg.h"
+#include "identity.h"
 
 #define CONFIG_FILE_MAX (1024 * 1024)
 
@@ -29,9 +32,11 @@ struct config_upstream {
 
 /* A whole configuration. Immutable once loaded; share it through snapshot. */
 struct config {
+	atomic_uint refs;
 	char *path;
 	struct config_server server;
 	struct config_upstream upstream;
+	struct identity_config identity;
 };
 
 /*
@@ -45,7 +50,9 @@ int config_load(const char *path, struct config **out, struct cfg_errors *errs);
 /* The same from memory; name is used in messages, dir for relative paths. */
 int config_load_buffer(const char *name, const char *dir, const char *data, size_t len,
 		       struct config **out, struct cfg_errors *errs);
-/* NULL-safe. */
+/* Takes another reference (snapshots that share a config). */
+struct config *config_ref(struct config *cfg);
+/* Drops a reference; the last frees everything. NULL-safe. */
 void config_free(struct config *cfg);
 
 #endif

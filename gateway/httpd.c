@@ -27,6 +27,7 @@ struct httpd {
 	struct MHD_Daemon *daemon;
 	struct snapshot_slot *slot;
 	struct upstream_pool *pool;
+	struct jwks_fetcher *jwks;
 	atomic_long inflight;
 	atomic_bool draining;
 	unsigned port;
@@ -75,7 +76,7 @@ static void *httpd_on_uri(void *cls, const char *uri, struct MHD_Connection *con
 	atomic_fetch_add(&h->inflight, 1);
 	r->snap = snapshot_acquire(h->slot);
 	r->target = strdup(uri);
-	r->pl = pipeline_new(r->snap, h->pool);
+	r->pl = pipeline_new(r->snap, h->pool, h->jwks);
 	if (r->target == NULL || r->pl == NULL) {
 		httpd_request_free(r);
 		return NULL;
@@ -311,7 +312,7 @@ static void httpd_log_mhd(void *cls, const char *fmt, va_list ap)
 }
 
 int httpd_start(const struct config *cfg, struct snapshot_slot *slot,
-		struct upstream_pool *pool, struct httpd **out)
+		struct upstream_pool *pool, struct jwks_fetcher *jwks, struct httpd **out)
 {
 	const struct config_server *s = &cfg->server;
 	struct sockaddr_storage ss;
@@ -331,6 +332,7 @@ int httpd_start(const struct config *cfg, struct snapshot_slot *slot,
 		return -1;
 	h->slot = slot;
 	h->pool = pool;
+	h->jwks = jwks;
 	atomic_init(&h->inflight, 0);
 	atomic_init(&h->draining, false);
 	h->daemon = MHD_start_daemon(

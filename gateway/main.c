@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "httpd.h"
+#include "jwks.h"
 #include "log.h"
 #include "snapshot.h"
 #include "upstream.h"
@@ -178,6 +179,7 @@ int main(int argc, char **argv)
 {
 	struct snapshot_slot slot;
 	struct upstream_pool *pool = NULL;
+	struct jwks_fetcher *jwks = NULL;
 	struct httpd *h = NULL;
 	struct options o;
 	struct config *cfg;
@@ -212,7 +214,8 @@ int main(int argc, char **argv)
 		upstream_pool_free(pool);
 		goto out_curl;
 	}
-	if (httpd_start(slot.current->cfg, &slot, pool, &h) != 0)
+	if ((jwks = jwks_fetcher_start(&slot)) == NULL ||
+	    httpd_start(slot.current->cfg, &slot, pool, jwks, &h) != 0)
 		goto out;
 	log_info("main", "paywalld %s listening on %s (port %u), upstream %s", PAYWALLD_VERSION,
 		 slot.current->cfg->server.listen, httpd_port(h), slot.current->cfg->upstream.url);
@@ -224,6 +227,7 @@ int main(int argc, char **argv)
 	rc = 0;
 out:
 	httpd_stop(h);
+	jwks_fetcher_stop(jwks);
 	snapshot_slot_destroy(&slot);
 	upstream_pool_free(pool);
 	if (rc == 0)

@@ -1,10 +1,10 @@
 /*
  * pipeline: the steps every proxied request takes, in order, in one place.
  *
- *   peer -> request id -> upstream request -> fetch -> response headers
+ *   peer -> request id -> identity -> upstream request -> fetch -> respond
  *
- * Later steps of the paywall (identity, route, decide, rewrite) slot in
- * between fetch and respond; each is a short function in its own module.
+ * Later steps of the paywall (route, decide, rewrite) slot in between;
+ * each is a short function in its own module.
  */
 #include "pipeline.h"
 
@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "buf.h"
 #include "errpage.h"
@@ -25,6 +26,8 @@
 struct pipeline {
 	struct snapshot *snap;		/* borrowed */
 	struct upstream_pool *pool;	/* borrowed */
+	struct jwks_fetcher *jwks;	/* borrowed, may be NULL */
+	struct identity id;
 	struct upstream_exchange *x;
 	struct curl_slist *up_headers;
 	char reqid[REQID_SIZE];
@@ -36,7 +39,8 @@ struct pipeline {
 	size_t n_owned;
 };
 
-struct pipeline *pipeline_new(struct snapshot *snap, struct upstream_pool *pool)
+struct pipeline *pipeline_new(struct snapshot *snap, struct upstream_pool *pool,
+			      struct jwks_fetcher *jwks)
 {
 	struct pipeline *p = calloc(1, sizeof(*p));
 
@@ -44,6 +48,8 @@ struct pipeline *pipeline_new(struct snapshot *snap, struct upstream_pool *pool)
 		return NULL;
 	p->snap = snap;
 	p->pool = pool;
+	p->jwks = jwks;
+	p->id.token = IDENTITY_TOKEN_ABSENT;
 	return p;
 }
 
@@ -110,6 +116,15 @@ static int pipeline_choose_reqid(struct pipeline *p, const struct pipeline_input
 		return 0;
 	}
 	return reqid_generate(p->reqid);
+}
+
+static void pipeline_identify_reader(struct pipeline *p, const struct pipeline_input *in)
+{
+	identity_resolve(&p->snap->cfg->identity, p->snap->keys, p->snap->cache, in->headers,
+			 in->nheaders, (long long)time(NULL), &p->id);
+	/* The publisher may have rotated keys: look at jwks_url again soon. */
+	if (p->id.kid_unknown)
+		jwks_fetcher_poke(p->jwks);
 }
 
 static int pipeline_append_header(struct curl_slist **list, const char *name,
@@ -205,6 +220,21 @@ static int pipeline_suppress_defaults(struct pipeline *p, const struct pipeline_
 	return 0;
 }
 
+/* The verified reader, for the backend to personalise; only the gateway
+ * sets these (the client's X-Paywall-* were dropped). */
+static int pipeline_add_identity(struct pipeline *p)
+{
+	char ent[TOKEN_ENT_MAX * (TOKEN_ENT_LEN_MAX + 1) + 1];
+
+	if (p->id.token != IDENTITY_TOKEN_VALID)
+		return 0;
+	if (identity_join_entitlements(&p->id, ent, sizeof(ent)) != 0)
+		return -1;
+	if (pipeline_append_header(&p->up_headers, "X-Paywall-User", p->id.claims.sub) != 0)
+		return -1;
+	return pipeline_append_header(&p->up_headers, "X-Paywall-Entitlements", ent);
+}
+
 static int pipeline_build_headers(struct pipeline *p, const struct pipeline_input *in)
 {
 	const char *connection = headers_find(in->headers, in->nheaders, "Connection");
@@ -217,7 +247,7 @@ static int pipeline_build_headers(struct pipeline *p, const struct pipeline_inpu
 		if (pipeline_append_header(&p->up_headers, h->name, h->value) != 0)
 			return -1;
 	}
-	if (pipeline_add_forwarded(p, in) != 0)
+	if (pipeline_add_forwarded(p, in) != 0 || pipeline_add_identity(p) != 0)
 		return -1;
 	return pipeline_suppress_defaults(p, in);
 }
@@ -234,6 +264,8 @@ static void pipeline_error(struct pipeline *p, int status, const struct pipeline
 	(void)pipeline_add_out(p, "Content-Type", "text/html; charset=utf-8");
 	(void)pipeline_add_out(p, "Cache-Control", "no-store");
 	(void)pipeline_add_out(p, "X-Request-Id", p->reqid);
+	if (identity_token_header(&p->id) != NULL)
+		(void)pipeline_add_out(p, "X-Paywall-Token", identity_token_header(&p->id));
 	if (in->draining || status == 400 || status == 413 || status == 431)
 		(void)pipeline_add_out(p, "Connection", "close");
 	out->headers = p->out;
@@ -243,6 +275,7 @@ static void pipeline_error(struct pipeline *p, int status, const struct pipeline
 void pipeline_reject(struct pipeline *p, int status, const char *why,
 		     const struct pipeline_input *in, struct pipeline_output *out)
 {
+	pipeline_identify_peer(p, in);
 	if (p->reqid[0] == '\0' && reqid_generate(p->reqid) != 0)
 		memcpy(p->reqid, "-", 2);
 	log_info("httpd", "request %s from %s refused with %d: %s", p->reqid,
@@ -307,6 +340,8 @@ static void pipeline_respond(struct pipeline *p, const struct pipeline_input *in
 	p->n_out = 0;
 	pipeline_copy_headers(p);
 	if (pipeline_add_out(p, "X-Request-Id", p->reqid) != 0 ||
+	    (identity_token_header(&p->id) != NULL &&
+	     pipeline_add_out(p, "X-Paywall-Token", identity_token_header(&p->id)) != 0) ||
 	    (in->draining && pipeline_add_out(p, "Connection", "close") != 0)) {
 		pipeline_error(p, 500, in, out);
 		return;
@@ -334,7 +369,12 @@ void pipeline_run(struct pipeline *p, const struct pipeline_input *in,
 	enum upstream_result r;
 
 	pipeline_identify_peer(p, in);
-	if (pipeline_choose_reqid(p, in) != 0 || pipeline_build_headers(p, in) != 0) {
+	if (pipeline_choose_reqid(p, in) != 0) {
+		pipeline_error(p, 500, in, out);
+		return;
+	}
+	pipeline_identify_reader(p, in);
+	if (pipeline_build_headers(p, in) != 0) {
 		pipeline_error(p, 500, in, out);
 		return;
 	}

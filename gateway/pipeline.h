@@ -7,6 +7,8 @@
 #include <sys/types.h>
 
 #include "headers.h"
+#include "identity.h"
+#include "jwks.h"
 #include "netaddr.h"
 #include "reqid.h"
 #include "snapshot.h"
@@ -38,9 +40,11 @@ struct pipeline_output {
 
 struct pipeline;
 
-/* A pipeline for one request, on the given snapshot (borrowed: the caller
- * holds the reference for longer). NULL when out of memory. */
-struct pipeline *pipeline_new(struct snapshot *snap, struct upstream_pool *pool);
+/* A pipeline for one request, on the given snapshot, pool and key fetcher
+ * (all borrowed: the caller holds them for longer; jwks may be NULL).
+ * NULL when out of memory. */
+struct pipeline *pipeline_new(struct snapshot *snap, struct upstream_pool *pool,
+			      struct jwks_fetcher *jwks);
 /* Runs every step up to the response headers. Never fails: a failure
  * becomes an error response. Runs in the calling thread; may block up to
  * the upstream timeout. */

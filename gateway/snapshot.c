@@ -1,28 +1,49 @@
-/* snapshot: the active configuration, refcounted and swapped atomically. */
+/* snapshot: the active configuration and keys, refcounted and swapped atomically. */
 #include "snapshot.h"
 
 #include <stdlib.h>
 
-static struct snapshot *snapshot_new(struct config *cfg, unsigned long generation)
+static void snapshot_free(struct snapshot *s)
 {
-	struct snapshot *s = malloc(sizeof(*s));
+	config_free(s->cfg);
+	keyset_unref(s->keys);
+	tokcache_free(s->cache);
+	free(s);
+}
+
+/* Builds a snapshot holding a new reference to cfg. */
+static struct snapshot *snapshot_new(struct config *cfg, struct keyset *url_keys,
+				     unsigned long generation)
+{
+	struct snapshot *s = calloc(1, sizeof(*s));
+	struct keyset *file_keys = cfg->identity.file_keys;
 
 	if (s == NULL)
 		return NULL;
 	atomic_init(&s->refs, 1);
 	s->generation = generation;
-	s->cfg = cfg;
+	s->cfg = config_ref(cfg);
+	if (url_keys != NULL)
+		s->keys = keyset_merge(file_keys, url_keys);
+	else
+		s->keys = keyset_ref(file_keys);
+	/* A new key set starts a new cache: a removed key's tokens must fail. */
+	s->cache = tokcache_new((size_t)cfg->identity.cache_size);
+	if ((url_keys != NULL && s->keys == NULL) || s->cache == NULL) {
+		snapshot_free(s);
+		return NULL;
+	}
 	return s;
 }
 
 int snapshot_slot_init(struct snapshot_slot *slot, struct config *cfg)
 {
 	slot->generation = 1;
-	slot->current = snapshot_new(cfg, slot->generation);
-	if (slot->current == NULL) {
-		config_free(cfg);
+	slot->url_keys = NULL;
+	slot->current = snapshot_new(cfg, NULL, slot->generation);
+	config_free(cfg);	/* the snapshot holds its own reference */
+	if (slot->current == NULL)
 		return -1;
-	}
 	if (pthread_mutex_init(&slot->lock, NULL) != 0) {
 		snapshot_release(slot->current);
 		slot->current = NULL;
@@ -35,6 +56,8 @@ void snapshot_slot_destroy(struct snapshot_slot *slot)
 {
 	snapshot_release(slot->current);
 	slot->current = NULL;
+	keyset_unref(slot->url_keys);
+	slot->url_keys = NULL;
 	pthread_mutex_destroy(&slot->lock);
 }
 
@@ -58,28 +81,50 @@ void snapshot_release(struct snapshot *s)
 {
 	if (s == NULL)
 		return;
-	if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1) {
-		config_free(s->cfg);
-		free(s);
-	}
+	if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1)
+		snapshot_free(s);
+}
+
+/* Called with the lock held: installs s, returns the old one to release. */
+static struct snapshot *snapshot_install(struct snapshot_slot *slot, struct snapshot *s)
+{
+	struct snapshot *old = slot->current;
+
+	slot->current = s;
+	slot->generation = s->generation;
+	return old;
 }
 
 unsigned long snapshot_swap(struct snapshot_slot *slot, struct config *cfg)
 {
-	struct snapshot *s, *old;
-	unsigned long gen;
+	struct snapshot *s, *old = NULL;
+	unsigned long gen = 0;
 
 	pthread_mutex_lock(&slot->lock);
-	gen = slot->generation + 1;
-	s = snapshot_new(cfg, gen);
-	if (s == NULL) {
-		pthread_mutex_unlock(&slot->lock);
-		config_free(cfg);
-		return 0;
+	s = snapshot_new(cfg, slot->url_keys, slot->generation + 1);
+	if (s != NULL) {
+		old = snapshot_install(slot, s);
+		gen = s->generation;
 	}
-	old = slot->current;
-	slot->current = s;
-	slot->generation = gen;
+	pthread_mutex_unlock(&slot->lock);
+	config_free(cfg);
+	snapshot_release(old);
+	return gen;
+}
+
+unsigned long snapshot_swap_url_keys(struct snapshot_slot *slot, struct keyset *url_keys)
+{
+	struct snapshot *s, *old = NULL;
+	unsigned long gen = 0;
+
+	pthread_mutex_lock(&slot->lock);
+	s = snapshot_new(slot->current->cfg, url_keys, slot->generation + 1);
+	if (s != NULL) {
+		keyset_unref(slot->url_keys);
+		slot->url_keys = keyset_ref(url_keys);
+		old = snapshot_install(slot, s);
+		gen = s->generation;
+	}
 	pthread_mutex_unlock(&slot->lock);
 	snapshot_release(old);
 	return gen;

@@ -1,4 +1,4 @@
-/* snapshot: the active configuration, refcounted and swapped atomically. */
+/* snapshot: the active configuration and keys, refcounted and swapped atomically. */
 #ifndef PAYWALLD_SNAPSHOT_H
 #define PAYWALLD_SNAPSHOT_H
 
@@ -6,28 +6,33 @@
 #include <stdatomic.h>
 
 #include "config.h"
+#include "keyset.h"
+#include "tokcache.h"
 
 /*
- * Everything a request needs that a reload may replace. A request acquires
- * the current snapshot when it starts and releases it when it ends, so it
- * finishes on the configuration it started with whatever reloads happen.
+ * Everything a request needs that a reload or a key refresh may replace. A
+ * request acquires the current snapshot when it starts and releases it when
+ * it ends, so it finishes on what it started with whatever swaps happen.
  */
 struct snapshot {
 	atomic_uint refs;
-	unsigned long generation;	/* 1 for the first config, +1 per reload */
-	struct config *cfg;		/* owned */
+	unsigned long generation;	/* 1 for the first, +1 per swap */
+	struct config *cfg;		/* one reference */
+	struct keyset *keys;		/* jwks_file keys, then jwks_url keys; may be NULL */
+	struct tokcache *cache;		/* verified tokens under exactly these keys */
 };
 
 /* The one mutable slot: which snapshot new requests get. */
 struct snapshot_slot {
 	pthread_mutex_t lock;
 	struct snapshot *current;	/* holds one reference */
+	struct keyset *url_keys;	/* last good jwks_url fetch, or NULL */
 	unsigned long generation;
 };
 
 /* Takes ownership of cfg. 0 / -1 (cfg is freed on failure too). */
 int snapshot_slot_init(struct snapshot_slot *slot, struct config *cfg);
-/* Drops the slot's reference; call after every request has released. */
+/* Drops the slot's references; call after every request has released. */
 void snapshot_slot_destroy(struct snapshot_slot *slot);
 
 /* Returns the current snapshot with a reference the caller must release.
@@ -36,10 +41,13 @@ struct snapshot *snapshot_acquire(struct snapshot_slot *slot);
 /* Drops a reference; the last one frees the snapshot. NULL-safe. */
 void snapshot_release(struct snapshot *s);
 /*
- * Makes cfg (owned from now on) current for new requests. Requests holding
- * the old snapshot keep it until they release it. Returns the new
- * generation, or 0 on allocation failure (cfg freed, old one stays).
+ * Makes cfg (owned from now on) current for new requests, with its file
+ * keys and the last jwks_url keys. Returns the new generation, or 0 on
+ * allocation failure (cfg freed, the old snapshot stays).
  */
 unsigned long snapshot_swap(struct snapshot_slot *slot, struct config *cfg);
+/* Replaces the jwks_url keys (a reference is taken) under the current
+ * config. Returns the new generation, or 0 on failure (nothing changes). */
+unsigned long snapshot_swap_url_keys(struct snapshot_slot *slot, struct keyset *url_keys);
 
 #endif

@@ -61,6 +61,8 @@ struct backend_ctx {
 	size_t cap;
 	atomic_ullong requests;
 	atomic_ullong connections;
+	atomic_ullong jwks_fetches;
+	const char *jwks_path; /* --jwks: re-read on every request, so tests can rotate keys */
 	pthread_mutex_t stop_lock;
 	pthread_cond_t stop_cond;
 	bool stopping;
@@ -1326,10 +1328,28 @@ static enum MHD_Result backend_serve_stats(struct backend_ctx *ctx, struct MHD_C
 	if (reset) {
 		atomic_store(&ctx->requests, 0);
 		atomic_store(&ctx->connections, 0);
+		atomic_store(&ctx->jwks_fetches, 0);
 	}
 	return backend_queue_json(conn, MHD_HTTP_OK,
-				  json_pack("{s:I, s:I}", "requests", (json_int_t)atomic_load(&ctx->requests),
-					    "connections", (json_int_t)atomic_load(&ctx->connections)));
+				  json_pack("{s:I, s:I, s:I}", "requests", (json_int_t)atomic_load(&ctx->requests),
+					    "connections", (json_int_t)atomic_load(&ctx->connections),
+					    "jwks_fetches", (json_int_t)atomic_load(&ctx->jwks_fetches)));
+}
+
+/* The identity provider's key set, as a publisher's IdP would publish it. */
+static enum MHD_Result backend_serve_jwks(struct backend_ctx *ctx, struct MHD_Connection *conn)
+{
+	json_error_t jerr;
+	json_t *doc;
+
+	atomic_fetch_add(&ctx->jwks_fetches, 1);
+	if (ctx->jwks_path == NULL)
+		return backend_queue_not_found(conn);
+	doc = json_load_file(ctx->jwks_path, 0, &jerr);
+	if (doc == NULL)
+		return backend_queue_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain; charset=utf-8",
+					  "jwks unreadable\n", strlen("jwks unreadable\n"));
+	return backend_queue_json(conn, MHD_HTTP_OK, doc);
 }
 
 /* ------------------------------------------------------------ dispatching */
@@ -1373,6 +1393,8 @@ static enum MHD_Result backend_route_request(struct backend_ctx *ctx, struct MHD
 		return backend_serve_cookies(conn);
 	if (strcmp(url, "/stats") == 0)
 		return backend_serve_stats(ctx, conn, false);
+	if (strcmp(url, "/.well-known/jwks.json") == 0)
+		return backend_serve_jwks(ctx, conn);
 	return backend_serve_site(ctx, conn, url);
 }
 
@@ -1484,6 +1506,7 @@ struct backend_options {
 	const char *listen;
 	const char *root;
 	const char *ready_file;
+	const char *jwks;
 	char host[INET6_ADDRSTRLEN];
 	struct sockaddr_storage addr;
 	bool ipv6;
@@ -1491,7 +1514,7 @@ struct backend_options {
 
 static void backend_print_usage(void)
 {
-	fprintf(stderr, "usage: demo-backend --listen HOST:PORT --root DIR [--ready-file FILE]\n");
+	fprintf(stderr, "usage: demo-backend --listen HOST:PORT --root DIR [--ready-file FILE] [--jwks FILE]\n");
 }
 
 /* "127.0.0.1:8080" or "[::1]:8080"; port 0 asks the kernel for an ephemeral one. */
@@ -1540,6 +1563,8 @@ static bool backend_parse_args(int argc, char **argv, struct backend_options *op
 			opt->root = argv[i + 1];
 		else if (strcmp(argv[i], "--ready-file") == 0)
 			opt->ready_file = argv[i + 1];
+		else if (strcmp(argv[i], "--jwks") == 0)
+			opt->jwks = argv[i + 1];
 		else
 			return false;
 	}
@@ -1640,6 +1665,7 @@ int main(int argc, char **argv)
 	memset(&ctx, 0, sizeof ctx);
 	atomic_init(&ctx.requests, 0);
 	atomic_init(&ctx.connections, 0);
+	atomic_init(&ctx.jwks_fetches, 0);
 	if (!backend_parse_args(argc, argv, &opt)) {
 		backend_print_usage();
 		return 2;
@@ -1647,6 +1673,7 @@ int main(int argc, char **argv)
 	if (backend_init_stop(&ctx) != 0)
 		goto out;
 	stop_ready = true;
+	ctx.jwks_path = opt.jwks;
 	if (backend_block_signals(&set) != 0 || backend_load_site(&ctx, opt.root) != 0)
 		goto out;
 	d = backend_start_daemon(&ctx, &opt);

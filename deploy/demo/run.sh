@@ -46,6 +46,10 @@ wait_ready() {
 	exit 1
 }
 
+deploy/demo/devkeys.sh keys bin/paywallctl
+TOKEN=$(bin/paywallctl token mint --key keys/dev-es256.pem --kid dev-es256 --sub demo-subscriber \
+	--entitlements digital,premium --ttl 24h --iss https://id.example.com --aud news-site)
+
 bin/demo-backend --listen "127.0.0.1:$BACKEND_PORT" --root deploy/demo/site \
 	--ready-file "$STATE/backend.ready" 2>"$STATE/backend.log" &
 pids+=($!)
@@ -69,6 +73,11 @@ cat <<MSG
     curl -I $G/premium/investigation-port-contracts
     curl -s $G/api/articles.json
     curl -s $G/echo -H 'X-Paywall-User: forged'     # the forged header never reaches the backend
+
+  A subscriber token (dev key, valid 24 h):
+    TOKEN=$TOKEN
+    curl -s $G/echo -H "Authorization: Bearer \$TOKEN"   # the backend sees X-Paywall-User
+    bin/paywallctl token inspect -c policies/paywall.yaml "\$TOKEN"
     kill -HUP \$(cat $STATE/gateway.pid)                # reload policies/paywall.yaml
 
   Open $G/ in a browser. Logs: $STATE/*.log. Ctrl-C stops both.

@@ -7,10 +7,11 @@ BIN=${BIN:?}
 ROOT=${ROOT:?}
 
 # Sanitizer reports go to files so a test can fail on them after a stop.
-export ASAN_OPTIONS="log_path=$WORK/asan/report:detect_leaks=1:quarantine_size_mb=16:abort_on_error=0"
-export UBSAN_OPTIONS="log_path=$WORK/asan/ubsan:print_stacktrace=1"
+ASAN_DIR="$WORK/asan"
+export ASAN_OPTIONS="log_path=$ASAN_DIR/report:detect_leaks=1:quarantine_size_mb=16:abort_on_error=0"
+export UBSAN_OPTIONS="log_path=$ASAN_DIR/ubsan:print_stacktrace=1"
 export LSAN_OPTIONS="suppressions=$ROOT/tests/integration/lsan.supp"
-mkdir -p "$WORK/asan"
+mkdir -p "$ASAN_DIR"
 
 CASE_FAILED=0
 PIDS=()
@@ -137,11 +138,11 @@ stop() {
 # Fails the case when a sanitizer wrote a report (leak, overflow, UB).
 check_sanitizers() {
 	local f
-	for f in "$WORK"/asan/*; do
+	for f in "$ASAN_DIR"/*; do
 		[ -e "$f" ] || continue
 		fail "sanitizer report $(basename "$f"):"
 		head -n 30 "$f" | sed 's/^/      /'
-		mv "$f" "$WORK/asan-seen.$(basename "$f").$RANDOM"
+		mv "$f" "$ASAN_DIR.seen.$(basename "$f").$RANDOM"
 	done
 }
 

@@ -9,6 +9,7 @@ BIN=$(cd "${1:?usage: run.sh BINDIR [PATTERN]}" && pwd)
 PATTERN=${2:-}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 WORK=$(mktemp -d /tmp/paywalld-it.XXXXXX)
+WORK_ROOT=$WORK
 export BIN ROOT WORK
 
 # shellcheck source=lib.sh
@@ -26,7 +27,7 @@ cleanup() {
 		kill -TERM "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	done
-	[ "${KEEP_WORK:-0}" = 1 ] || rm -rf "$WORK"
+	[ "${KEEP_WORK:-0}" = 1 ] || rm -rf "$WORK_ROOT"
 }
 trap cleanup EXIT
 
@@ -42,6 +43,9 @@ for t in $(declare -F | awk '{print $3}' | grep '^t_' | sort); do
 	[ -n "$PATTERN" ] && [[ "$t" != *$PATTERN* ]] && continue
 	CASE_FAILED=0
 	start=$(date +%s.%N)
+	# Each case works in a directory of its own; the shared backend stays in the root.
+	WORK="$WORK_ROOT/$t"
+	mkdir -p "$WORK"
 	"$t"
 	stop_all
 	check_sanitizers
@@ -57,6 +61,7 @@ for t in $(declare -F | awk '{print $3}' | grep '^t_' | sort); do
 done
 
 # The shared backend must stop cleanly too.
+WORK=$WORK_ROOT
 for pid in "${SHARED_PIDS[@]}"; do
 	CASE_FAILED=0
 	stop "$pid"
