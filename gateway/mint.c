@@ -367,8 +367,37 @@ int mint_parse_duration(const char *s, long long *out)
 	return 0;
 }
 
+/*
+ * Without --alg, the JWK published for this kid beside the key (the
+ * jwks.json keygen wrote) knows the algorithm its key is pinned to; the
+ * key type alone cannot tell RS256 from RS512. Writes it to out, or "".
+ */
+static void mint_alg_from_jwks(const char *key_path, const char *kid, char *out, size_t outlen)
+{
+	char path[4096];
+	const char *slash = strrchr(key_path, '/');
+	json_t *root, *k;
+	size_t i;
+
+	out[0] = '\0';
+	if (snprintf(path, sizeof(path), "%.*sjwks.json", slash ? (int)(slash - key_path + 1) : 0,
+		     key_path) >= (int)sizeof(path))
+		return;
+	root = json_load_file(path, 0, NULL);
+	json_array_foreach(json_object_get(root, "keys"), i, k) {
+		const char *kk = json_string_value(json_object_get(k, "kid"));
+		const char *alg = json_string_value(json_object_get(k, "alg"));
+		if (kk != NULL && alg != NULL && strcmp(kk, kid) == 0) {
+			snprintf(out, outlen, "%s", alg);
+			break;
+		}
+	}
+	json_decref(root);
+}
+
 char *mint_token(const struct mint_request *req, char *err, size_t errlen)
 {
+	char published[16];
 	const struct mint_alg *a;
 	struct mint_key key;
 	jwt_t *jwt = NULL;
@@ -378,8 +407,12 @@ char *mint_token(const struct mint_request *req, char *err, size_t errlen)
 
 	memset(&key, 0, sizeof(key));
 	if (mint_check_request(req, err, errlen) != 0 ||
-	    mint_key_load(req->key_path, &key, err, errlen) != 0 ||
-	    (a = mint_alg_pick(req->alg, &key, err, errlen)) == NULL)
+	    mint_key_load(req->key_path, &key, err, errlen) != 0)
+		goto out;
+	if (req->alg == NULL)
+		mint_alg_from_jwks(req->key_path, req->kid, published, sizeof(published));
+	if ((a = mint_alg_pick(req->alg != NULL ? req->alg : published[0] ? published : NULL,
+			       &key, err, errlen)) == NULL)
 		goto out;
 	iat = req->now != 0 ? req->now : (long long)time(NULL);
 	if ((e = jwt_new(&jwt)) != 0 ||

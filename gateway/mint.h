@@ -19,7 +19,8 @@ struct mint_request {
 	const char *key_path;	/* PEM private key (RSA, EC) or a .key file: one line
 				 * of base64url secret, as keygen writes for HS* */
 	const char *kid;	/* "kid" header, required */
-	const char *alg;	/* NULL: inferred from the key: RSA->RS256,
+	const char *alg;	/* NULL: the alg published for kid in the jwks.json
+				 * beside the key, else inferred from the key: RSA->RS256,
 				 * EC P-256/384/521->ES256/384/512, secret->HS256 */
 	const char *sub;	/* "sub" claim, required */
 	const char *entitlements; /* comma-separated "entitlements" array; NULL: none */

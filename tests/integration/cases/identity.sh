@@ -169,5 +169,9 @@ t_token_inspect_explains() {
 	out=$("$BIN/paywallctl" token inspect -c "$WORK/gw.yaml" "$(mint "$WORK/keys/h1.key" h1 alice --ttl -1h)")
 	expect_eq "rejected exit" "1" "$?"
 	expect_contains "expired explained" "$out" "verdict: rejected: expired"
+	# Without --alg, mint signs with the alg the key's JWK is pinned to.
+	keys_new "$WORK/keys" RS512 r5
+	out=$("$BIN/paywallctl" token inspect -c "$WORK/gw.yaml" "$(mint "$WORK/keys/r5.pem" r5 bob --ttl 1h)")
+	expect_contains "RS512 key, no --alg" "$out" "verdict: accepted (sub bob"
 	check_sanitizers
 }
