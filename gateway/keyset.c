@@ -140,6 +140,15 @@ static const char *keyset_parse_rsa(json_t *jwk, struct keyset_key *k)
 		return "RSA key: modulus shorter than 2048 bits";
 	bn = BN_bin2bn(n + skip, (int)(nlen - skip), NULL);
 	be = BN_bin2bn(e, (int)elen, NULL);
+	if (bn != NULL && BN_num_bits(bn) < 2048) {
+		why = "RSA key: modulus shorter than 2048 bits";
+		goto out;
+	}
+	/* e = 1 makes every padded message its own signature: forgeable. */
+	if (be != NULL && (!BN_is_odd(be) || BN_is_one(be))) {
+		why = "RSA key: public exponent must be odd and greater than 1";
+		goto out;
+	}
 	bld = OSSL_PARAM_BLD_new();
 	if (bn == NULL || be == NULL || bld == NULL ||
 	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn) != 1 ||
@@ -273,6 +282,22 @@ static const char *keyset_parse_kid(json_t *jwk, struct keyset_key *k)
 	return k->kid != NULL ? NULL : "out of memory";
 }
 
+/* Keys for encryption (JWE algorithms, X25519/X448 agreement) are not for
+ * us even without "use": identity providers publish them side by side. */
+static bool keyset_is_encryption_key(json_t *jwk, const char *alg)
+{
+	static const char *const jwe_prefixes[] = { "RSA-OAEP", "RSA1_5", "ECDH-ES", "A128",
+						    "A192", "A256", "dir", "PBES2" };
+	const char *crv = json_string_value(json_object_get(jwk, "crv"));
+
+	if (crv != NULL && (strcmp(crv, "X25519") == 0 || strcmp(crv, "X448") == 0))
+		return true;
+	for (size_t i = 0; alg != NULL && i < sizeof(jwe_prefixes) / sizeof(jwe_prefixes[0]); i++)
+		if (strncmp(alg, jwe_prefixes[i], strlen(jwe_prefixes[i])) == 0)
+			return true;
+	return false;
+}
+
 /* Parses one JWK; *skip is set for keys that are not for verification. */
 static const char *keyset_parse_jwk(json_t *jwk, struct keyset_key *k, bool *skip)
 {
@@ -285,7 +310,7 @@ static const char *keyset_parse_jwk(json_t *jwk, struct keyset_key *k, bool *ski
 	*skip = false;
 	if (!json_is_object(jwk) || kty == NULL)
 		return "not a JWK (object with kty)";
-	if ((use != NULL && strcmp(use, "sig") != 0) ||
+	if (keyset_is_encryption_key(jwk, alg) || (use != NULL && strcmp(use, "sig") != 0) ||
 	    (strcmp(kty, "RSA") != 0 && strcmp(kty, "EC") != 0 && strcmp(kty, "OKP") != 0 &&
 	     strcmp(kty, "oct") != 0)) {
 		*skip = true;
@@ -468,6 +493,8 @@ struct keyset *keyset_merge(const struct keyset *a, const struct keyset *b)
 	if (ks == NULL)
 		return NULL;
 	atomic_init(&ks->refs, 1);
+	if (na + nb > KEYSET_MERGED_MAX)
+		goto fail;
 	ks->keys = calloc(na + nb + 1, sizeof(*ks->keys));
 	if (ks->keys == NULL)
 		goto fail;

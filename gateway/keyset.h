@@ -19,6 +19,7 @@ enum jws_alg {
 
 #define KEYSET_KID_MAX 256
 #define KEYSET_KEYS_MAX 64
+#define KEYSET_MERGED_MAX (2 * KEYSET_KEYS_MAX)	/* jwks_file plus jwks_url */
 #define KEYSET_JSON_MAX (256 * 1024)
 
 /*
@@ -52,8 +53,9 @@ bool jws_alg_is_hmac(enum jws_alg alg);
 /*
  * Parses a JWKS document ({"keys":[...]}). Supported: RSA (2048 bits or
  * more), EC P-256/P-384/P-521 (point checked on the curve), OKP Ed25519 and
- * oct (at least as many bytes as the hash). JWKs marked "use":"enc" or of
- * another kind are skipped and counted; a malformed supported key, a
+ * oct (at least as many bytes as the hash). JWKs for encryption ("use":
+ * "enc", a JWE "alg", X25519/X448) or of another kind are skipped and
+ * counted; a malformed supported key, a
  * duplicate kid with the same algorithm, or an "alg" that does not fit the
  * key type fail the whole set. Returns 0 and a set with one reference, or
  * -1 with a message in err. Thread-safe.
@@ -62,7 +64,8 @@ int keyset_parse(const char *json, size_t len, struct keyset **out, char *err, s
 /* keyset_parse on a file's contents (at most KEYSET_JSON_MAX bytes). */
 int keyset_load_file(const char *path, struct keyset **out, char *err, size_t errlen);
 /* A new set holding the keys of a and then b (references, not copies);
- * either may be NULL. Returns NULL when out of memory or over the limit. */
+ * either may be NULL. Returns NULL when out of memory or when together
+ * they hold more than KEYSET_MERGED_MAX keys. */
 struct keyset *keyset_merge(const struct keyset *a, const struct keyset *b);
 
 /*

@@ -82,7 +82,7 @@ bool tokcache_get(struct tokcache *c, const unsigned char digest[32], long long 
 		struct tokcache_entry *e = &c->entries[set * TOKCACHE_WAYS + w];
 		if (!e->used || memcmp(e->claims.digest, digest, 32) != 0)
 			continue;
-		if (now >= e->claims.exp + leeway_s) {
+		if (e->claims.exp <= now - leeway_s) {
 			e->used = false;	/* expired: never served again */
 			break;
 		}

@@ -82,6 +82,12 @@ static enum token_reject token_decode_json(const char *b64, size_t len, json_t *
 		free(buf);
 		return TOKEN_MALFORMED;
 	}
+	/* jansson drops a NUL after a number or literal ({"a":1\0,...}), so
+	 * bytes could hide behind one: JSON text never contains a raw NUL. */
+	if (memchr(buf, 0, (size_t)n) != NULL) {
+		free(buf);
+		return TOKEN_BAD_JSON;
+	}
 	j = json_loadb((const char *)buf, (size_t)n, JSON_REJECT_DUPLICATES, &jerr);
 	free(buf);
 	if (j == NULL)
@@ -237,6 +243,38 @@ static bool token_verify_libjwt(const struct keyset_key *k, const char *tok, siz
 	return ok;
 }
 
+/* Explicit typing (RFC 8725 3.11): an ID-style JWT or an RFC 9068 access
+ * token, or no typ at all; any other type is not a subscriber token. */
+static bool token_typ_ok(json_t *typ)
+{
+	static const char *const ok[] = { "JWT", "at+jwt", "application/at+jwt" };
+	const char *t = json_string_value(typ);
+
+	if (typ == NULL)
+		return true;
+	for (size_t i = 0; t != NULL && i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (strcasecmp(t, ok[i]) == 0)
+			return true;
+	return false;
+}
+
+/* libjwt 1.10 refuses any typ but "JWT"; such tokens are checked with EVP. */
+static bool token_libjwt_can(const struct keyset_key *k, const char *header_b64, size_t len)
+{
+	unsigned char buf[TOKEN_MAX];
+	long n = b64url_decode(header_b64, len, buf, sizeof(buf));
+	json_t *h, *typ;
+	bool can;
+
+	if (token_libjwt_alg(k->alg) == JWT_ALG_INVAL || n < 0)
+		return false;
+	h = json_loadb((const char *)buf, (size_t)n, 0, NULL);
+	typ = json_object_get(h, "typ");
+	can = typ == NULL || strcasecmp(json_string_value(typ), "JWT") == 0;
+	json_decref(h);
+	return can;
+}
+
 static enum token_reject token_check_header(json_t *h, const struct keyset *ks,
 					    const struct keyset_key **key, bool *kid_unknown)
 {
@@ -255,6 +293,8 @@ static enum token_reject token_check_header(json_t *h, const struct keyset *ks,
 	/* No extension is understood, so any critical one must be refused. */
 	if (json_object_get(h, "crit") != NULL)
 		return TOKEN_CRIT;
+	if (!token_typ_ok(json_object_get(h, "typ")))
+		return TOKEN_BAD_JSON;
 	if (kidj != NULL) {
 		kid = json_string_value(kidj);
 		if (kid == NULL || strlen(kid) > KEYSET_KID_MAX)
@@ -301,13 +341,15 @@ static enum token_reject token_check_times(json_t *pl, long long now, long long 
 		return TOKEN_BAD_CLAIM;
 	if (nbf != NULL && token_numeric(nbf, &v) != 0)
 		return TOKEN_BAD_CLAIM;
+	/* now and leeway are small, so only they are added to or subtracted:
+	 * a signed exp of INT64_MAX must not overflow anything. */
 	if (nbf != NULL && v > now + leeway)
 		return TOKEN_NOT_YET_VALID;
 	if (iat != NULL && token_numeric(iat, &v) != 0)
 		return TOKEN_BAD_CLAIM;
 	if (iat != NULL && v > now + leeway)
 		return TOKEN_ISSUED_IN_FUTURE;
-	return now >= c->exp + leeway ? TOKEN_EXPIRED : TOKEN_OK;
+	return c->exp <= now - leeway ? TOKEN_EXPIRED : TOKEN_OK;
 }
 
 static bool token_issuer_ok(json_t *pl, const struct cfg_strs *issuers)
@@ -429,8 +471,8 @@ static enum token_reject token_check_signature(const struct keyset_key *key,
 
 	if (siglen <= 0)
 		return siglen == 0 || p->sig_len == 0 ? TOKEN_BAD_SIGNATURE : TOKEN_MALFORMED;
-	/* libjwt lacks PS* and EdDSA; those are always checked with EVP. */
-	if (how == TOKEN_VERIFY_LIBJWT && token_libjwt_alg(key->alg) != JWT_ALG_INVAL)
+	/* libjwt lacks PS*, EdDSA and typed tokens; those are checked with EVP. */
+	if (how == TOKEN_VERIFY_LIBJWT && token_libjwt_can(key, p->header, p->header_len))
 		ok = token_verify_libjwt(key, tok, len);
 	else
 		ok = token_verify_evp(key, p, sig, (size_t)siglen);

@@ -50,7 +50,7 @@ static bool ref_name_is_valid(const char *name)
 	return n >= 1 && n <= COOKIE_NAME_MAX && strspn(name, TCHARS) == n;
 }
 
-/* The value in [v, v + n) unquoted and checked; false when malformed. */
+/* The value in [v, v + n) trimmed, unquoted and checked; false when malformed. */
 static bool ref_value(const char *v, size_t n, size_t *start, size_t *len)
 {
 	size_t a = 0, b = n;
