@@ -39,33 +39,60 @@ static const struct cfg_field config_upstream_fields[] = {
 	  false, 0, 0, NULL, NULL },
 };
 
-static int config_parse_server(struct cfg_ctx *c, yaml_node_t *n, struct config *cfg)
+static int config_parse_server(struct cfg_ctx *c, yaml_node_t *n, void *server)
 {
-	return cfg_parse_map(c, n, config_server_fields, countof(config_server_fields),
-			     &cfg->server);
+	return cfg_parse_map(c, n, config_server_fields, countof(config_server_fields), server);
 }
 
-static int config_parse_upstream(struct cfg_ctx *c, yaml_node_t *n, struct config *cfg)
+static void config_free_server(void *server)
+{
+	cfg_free_fields(config_server_fields, countof(config_server_fields), server);
+}
+
+static int config_parse_upstream(struct cfg_ctx *c, yaml_node_t *n, void *upstream)
 {
 	return cfg_parse_map(c, n, config_upstream_fields, countof(config_upstream_fields),
-			     &cfg->upstream);
+			     upstream);
 }
 
+static void config_free_upstream(void *upstream)
+{
+	cfg_free_fields(config_upstream_fields, countof(config_upstream_fields), upstream);
+}
+
+/* Adapters: each module's free function takes its own struct type. */
+static void config_free_identity(void *v) { identity_config_free(v); }
+static void config_free_visitor(void *v) { visitor_config_free(v); }
+static void config_free_meter(void *v) { meter_config_free(v); }
+static void config_free_routes(void *v) { policy_routes_free(v); }
+static void config_free_promotions(void *v) { policy_promotions_free(v); }
+static void config_free_crawlers(void *v) { policy_crawlers_free(v); }
+
 /*
- * The top-level sections. Each later feature (identity, meter, routes, ...)
- * adds one line here pointing at its own module's parser.
+ * The top-level sections: one line per feature, pointing at its own
+ * module's parser and the part of struct config it fills.
  */
 struct config_section {
 	const char *name;
 	bool required;
-	int (*parse)(struct cfg_ctx *c, yaml_node_t *n, struct config *cfg);
+	size_t offset;
+	int (*parse)(struct cfg_ctx *c, yaml_node_t *n, void *section);
+	void (*free)(void *section);
 };
 
+#define SECTION(name, req, field, parse, free) \
+	{ name, req, offsetof(struct config, field), parse, free }
 static const struct config_section config_sections[] = {
-	{ "server", false, config_parse_server },
-	{ "upstream", true, config_parse_upstream },
-	{ "identity", false, identity_config_parse },
+	SECTION("server", false, server, config_parse_server, config_free_server),
+	SECTION("upstream", true, upstream, config_parse_upstream, config_free_upstream),
+	SECTION("identity", false, identity, identity_config_parse, config_free_identity),
+	SECTION("visitor", false, visitor, visitor_config_parse, config_free_visitor),
+	SECTION("meter", false, meter, meter_config_parse, config_free_meter),
+	SECTION("routes", false, routes, policy_routes_parse, config_free_routes),
+	SECTION("promotions", false, promotions, policy_promotions_parse, config_free_promotions),
+	SECTION("crawlers", false, crawlers, policy_crawlers_parse, config_free_crawlers),
 };
+#undef SECTION
 
 static int config_set_defaults(struct config *cfg)
 {
@@ -92,10 +119,8 @@ void config_free(struct config *cfg)
 {
 	if (cfg == NULL || atomic_fetch_sub(&cfg->refs, 1) != 1)
 		return;
-	identity_config_free(&cfg->identity);
-	cfg_free_fields(config_server_fields, countof(config_server_fields), &cfg->server);
-	cfg_free_fields(config_upstream_fields, countof(config_upstream_fields),
-			&cfg->upstream);
+	for (size_t i = 0; i < countof(config_sections); i++)
+		config_sections[i].free((char *)cfg + config_sections[i].offset);
 	free(cfg->path);
 	free(cfg);
 }
@@ -108,9 +133,31 @@ static const struct config_section *config_find_section(const char *name)
 	return NULL;
 }
 
+/* Rules that span sections, reported at the section that breaks them. */
+static int config_check_across(struct cfg_ctx *c, struct config *cfg,
+			       yaml_node_t *const nodes[])
+{
+	int rc = 0;
+	bool metered = false;
+
+	for (size_t i = 0; i < cfg->routes.n; i++)
+		metered |= cfg->routes.v[i].access == POLICY_METERED;
+	if (metered && !cfg->meter.enabled) {
+		cfg_error(c, nodes[5], "routes: metered routes need a meter section");
+		rc = -1;
+	}
+	if (cfg->meter.enabled && !cfg->visitor.enabled) {
+		cfg_error(c, nodes[4], "meter: anonymous readers are metered by the signed visitor "
+			  "cookie: add a visitor section");
+		rc = -1;
+	}
+	return rc;
+}
+
 static int config_parse_root(struct cfg_ctx *c, yaml_node_t *root, struct config *cfg)
 {
 	bool seen[countof(config_sections)] = { false };
+	yaml_node_t *nodes[countof(config_sections)] = { NULL };
 	yaml_node_pair_t *pair;
 	int rc = 0;
 
@@ -135,9 +182,12 @@ static int config_parse_root(struct cfg_ctx *c, yaml_node_t *root, struct config
 			continue;
 		}
 		seen[s - config_sections] = true;
-		if (s->parse(c, v, cfg) != 0)
+		nodes[s - config_sections] = k;
+		if (s->parse(c, v, (char *)cfg + s->offset) != 0)
 			rc = -1;
 	}
+	if (rc == 0 && config_check_across(c, cfg, nodes) != 0)
+		rc = -1;
 	for (size_t i = 0; i < countof(config_sections); i++) {
 		if (config_sections[i].required && !seen[i]) {
 			cfg_error(c, root, "missing required section '%s'", config_sections[i].name);

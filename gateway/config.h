@@ -9,6 +9,9 @@
 
 #include "cfg.h"
 #include "identity.h"
+#include "meter.h"
+#include "policy.h"
+#include "visitor.h"
 
 #define CONFIG_FILE_MAX (1024 * 1024)
 
@@ -37,6 +40,11 @@ struct config {
 	struct config_server server;
 	struct config_upstream upstream;
 	struct identity_config identity;
+	struct visitor_config visitor;
+	struct meter_config meter;
+	struct policy_routes routes;
+	struct policy_promotions promotions;
+	struct policy_crawlers crawlers;
 };
 
 /*

@@ -58,7 +58,11 @@ bool headers_forward_request(const char *name, const char *connection, bool pres
 	};
 
 	/* Every X-Forwarded-*, not only the three the gateway writes: backends
-	 * build links from -Port and -Prefix, so a client must not choose them. */
+	 * build links from -Port and -Prefix, so a client must not choose them.
+	 * Names with '_' are dropped as nginx does by default: CGI-style
+	 * backends read X_Paywall_User as X-Paywall-User. */
+	if (strchr(name, '_') != NULL)
+		return false;
 	if (headers_is_hop_by_hop(name) || headers_is_gateway_owned(name) ||
 	    headers_has_prefix(name, "X-Forwarded-") ||
 	    headers_connection_lists(connection, name))

@@ -30,7 +30,8 @@ bool headers_is_gateway_owned(const char *name);
  * Whether a client request header is forwarded upstream as it is. Besides
  * hop-by-hop and X-Paywall-* headers, the gateway drops every X-Forwarded-*
  * and Forwarded header (it writes For, Proto and Host itself, from trusted
- * values only) and X-Request-Id (likewise), framing headers libcurl
+ * values only), X-Request-Id (likewise), every name containing '_' (which
+ * CGI-style backends confuse with '-'), framing headers libcurl
  * writes (Content-Length, Expect) and Host unless preserve_host is set.
  * connection is the request's Connection header value or NULL.
  */

@@ -26,8 +26,7 @@
 struct httpd {
 	struct MHD_Daemon *daemon;
 	struct snapshot_slot *slot;
-	struct upstream_pool *pool;
-	struct jwks_fetcher *jwks;
+	const struct services *svc;
 	atomic_long inflight;
 	atomic_bool draining;
 	unsigned port;
@@ -76,7 +75,7 @@ static void *httpd_on_uri(void *cls, const char *uri, struct MHD_Connection *con
 	atomic_fetch_add(&h->inflight, 1);
 	r->snap = snapshot_acquire(h->slot);
 	r->target = strdup(uri);
-	r->pl = pipeline_new(r->snap, h->pool, h->jwks);
+	r->pl = pipeline_new(r->snap, h->svc);
 	if (r->target == NULL || r->pl == NULL) {
 		httpd_request_free(r);
 		return NULL;
@@ -312,7 +311,7 @@ static void httpd_log_mhd(void *cls, const char *fmt, va_list ap)
 }
 
 int httpd_start(const struct config *cfg, struct snapshot_slot *slot,
-		struct upstream_pool *pool, struct jwks_fetcher *jwks, struct httpd **out)
+		const struct services *svc, struct httpd **out)
 {
 	const struct config_server *s = &cfg->server;
 	struct sockaddr_storage ss;
@@ -331,8 +330,7 @@ int httpd_start(const struct config *cfg, struct snapshot_slot *slot,
 	if (h == NULL)
 		return -1;
 	h->slot = slot;
-	h->pool = pool;
-	h->jwks = jwks;
+	h->svc = svc;
 	atomic_init(&h->inflight, 0);
 	atomic_init(&h->draining, false);
 	h->daemon = MHD_start_daemon(

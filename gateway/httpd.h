@@ -5,7 +5,7 @@
 #include <stdbool.h>
 
 #include "config.h"
-#include "jwks.h"
+#include "pipeline.h"
 #include "snapshot.h"
 #include "upstream.h"
 
@@ -15,11 +15,11 @@ struct httpd;
  * Starts listening with the listener settings of cfg (listen address,
  * connection limit, header size limit, client timeout: these need a
  * restart to change). Each connection gets its own thread; requests take
- * the current snapshot from slot, upstream handles from pool, and may poke
- * the key fetcher (NULL: none); all borrowed until httpd_stop. Returns 0 and *out, or -1 (logged).
+ * the current snapshot from slot and use the services; both borrowed until
+ * httpd_stop. Returns 0 and *out, or -1 (logged).
  */
 int httpd_start(const struct config *cfg, struct snapshot_slot *slot,
-		struct upstream_pool *pool, struct jwks_fetcher *jwks, struct httpd **out);
+		const struct services *svc, struct httpd **out);
 /* The port actually bound (useful with port 0). */
 unsigned httpd_port(const struct httpd *h);
 /* Stops accepting connections; requests still arriving on open ones are

@@ -1,12 +1,12 @@
 /* identity: who is asking. A verified subscriber token, or nobody known. */
 #include "identity.h"
 
+#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "config.h"
 #include "cookie.h"
 
 #define countof(a) (sizeof(a) / sizeof((a)[0]))
@@ -91,9 +91,11 @@ static const struct cfg_field identity_fields[] = {
 	{ "jwks_url", CFG_URL, IC(jwks_url), false, 0, 0, NULL, NULL },
 	{ "jwks_refresh_s", CFG_INT, IC(jwks_refresh_s), false, 10, 86400, NULL, NULL },
 	{ "jwks_min_refresh_s", CFG_INT, IC(jwks_min_refresh_s), false, 1, 86400, NULL, NULL },
-	{ "issuer", CFG_CUSTOM, IC(issuers), false, 0, 0, identity_parse_issuer,
+	/* Required: without them any token the same key signed for another
+	 * application of the identity provider would be accepted here. */
+	{ "issuer", CFG_CUSTOM, IC(issuers), true, 0, 0, identity_parse_issuer,
 	  identity_free_issuer },
-	{ "audience", CFG_STR, IC(audience), false, 0, 0, NULL, NULL },
+	{ "audience", CFG_STR, IC(audience), true, 0, 0, NULL, NULL },
 	{ "leeway_s", CFG_INT, IC(leeway_s), false, 0, 600, NULL, NULL },
 	{ "entitlements_claim", CFG_STR, IC(entitlements_claim), false, 0, 0, NULL, NULL },
 	{ "subscriber_entitlements", CFG_STRS, IC(subscriber_entitlements), false, 0, 0, NULL,
@@ -113,9 +115,26 @@ static int identity_set_defaults(struct identity_config *ic)
 	return ic->token_cookie != NULL && ic->entitlements_claim != NULL ? 0 : -1;
 }
 
-int identity_config_parse(struct cfg_ctx *c, yaml_node_t *n, struct config *cfg)
+static bool identity_url_safe(const char *url)
 {
-	struct identity_config *ic = &cfg->identity;
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL;
+	bool ok = false;
+
+	if (u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK)
+		ok = strcmp(scheme, "https") == 0 || strcmp(host, "localhost") == 0 ||
+		     strcmp(host, "[::1]") == 0 || strncmp(host, "127.", 4) == 0;
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return ok;
+}
+
+int identity_config_parse(struct cfg_ctx *c, yaml_node_t *n, void *value)
+{
+	struct identity_config *ic = value;
 	int rc;
 
 	if (identity_set_defaults(ic) != 0) {
@@ -126,6 +145,11 @@ int identity_config_parse(struct cfg_ctx *c, yaml_node_t *n, struct config *cfg)
 	rc = cfg_parse_map(c, n, identity_fields, countof(identity_fields), ic);
 	if (rc == 0 && ic->jwks_file == NULL && ic->jwks_url == NULL) {
 		cfg_error(c, n, "identity: needs jwks_file or jwks_url (or both)");
+		rc = -1;
+	}
+	if (rc == 0 && ic->jwks_url != NULL && !identity_url_safe(ic->jwks_url)) {
+		cfg_error(c, n, "identity: jwks_url must be https:// (http:// only on loopback): "
+			  "anyone on the path could hand the gateway keys");
 		rc = -1;
 	}
 	if (rc == 0 && !cookie_name_is_valid(ic->token_cookie)) {

@@ -29,9 +29,8 @@ struct identity_config {
 	long long cache_size;
 };
 
-struct config;
-/* Parses the section into cfg->identity (a config_sections entry). */
-int identity_config_parse(struct cfg_ctx *c, yaml_node_t *n, struct config *cfg);
+/* Parses the section into ic (a struct identity_config; a config_sections entry). */
+int identity_config_parse(struct cfg_ctx *c, yaml_node_t *n, void *ic);
 void identity_config_free(struct identity_config *ic);
 
 enum identity_token { IDENTITY_TOKEN_ABSENT, IDENTITY_TOKEN_VALID, IDENTITY_TOKEN_INVALID,

@@ -2,6 +2,7 @@
 #include "jwks.h"
 
 #include <curl/curl.h>
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -22,6 +23,8 @@ struct jwks_fetcher {
 	bool stop;
 	bool poked;
 	time_t last_fetch;
+	unsigned char last_digest[32];	/* of the last installed body */
+	bool have_digest;
 };
 
 static size_t jwks_on_body(char *p, size_t size, size_t nmemb, void *ud)
@@ -31,8 +34,8 @@ static size_t jwks_on_body(char *p, size_t size, size_t nmemb, void *ud)
 	return buf_append(ud, p, len) == 0 ? len : 0;
 }
 
-int jwks_fetch(const char *url, long timeout_ms, struct keyset **out, char *err,
-	       size_t errlen)
+int jwks_fetch(const char *url, long timeout_ms, struct keyset **out, unsigned char *digest,
+	       char *err, size_t errlen)
 {
 	CURL *e = curl_easy_init();
 	struct buf body;
@@ -64,29 +67,56 @@ int jwks_fetch(const char *url, long timeout_ms, struct keyset **out, char *err,
 		snprintf(err, errlen, "HTTP status %ld", status);
 		goto out;
 	}
-	ret = keyset_parse(body.data ? body.data : "", body.len, out, err, errlen);
+	if (digest != NULL &&
+	    EVP_Digest(body.data ? body.data : "", body.len, digest, NULL, EVP_sha256(), NULL) != 1)
+		memset(digest, 0, 32);
+	ret = keyset_parse_public(body.data ? body.data : "", body.len, out, err, errlen);
 out:
 	buf_free(&body);
 	curl_easy_cleanup(e);
 	return ret;
 }
 
+/* Whether the slot's URL keys came from url (a reload may have dropped them). */
+static bool jwks_installed_from(struct jwks_fetcher *f, const char *url)
+{
+	bool same;
+
+	pthread_mutex_lock(&f->slot->lock);
+	same = f->slot->url_keys_from != NULL && strcmp(f->slot->url_keys_from, url) == 0;
+	pthread_mutex_unlock(&f->slot->lock);
+	return same;
+}
+
 /* One refresh: fetch the URL of the current config, install what came. */
 static void jwks_refresh(struct jwks_fetcher *f, const char *url)
 {
 	struct keyset *ks = NULL;
+	unsigned char digest[32];
 	char err[512];
 	unsigned long gen;
 
-	if (jwks_fetch(url, JWKS_TIMEOUT_MS, &ks, err, sizeof(err)) != 0) {
+	if (jwks_fetch(url, JWKS_TIMEOUT_MS, &ks, digest, err, sizeof(err)) != 0) {
 		log_error("jwks", "fetch of %s failed, keeping the last good keys: %s", url, err);
 		return;
 	}
-	gen = snapshot_swap_url_keys(f->slot, ks);
+	/* Unchanged keys: no new snapshot, so no emptied token cache (which an
+	 * unknown-kid token could otherwise force every jwks_min_refresh_s). */
+	if (f->have_digest && memcmp(digest, f->last_digest, 32) == 0 &&
+	    jwks_installed_from(f, url)) {
+		keyset_unref(ks);
+		return;
+	}
+	gen = snapshot_swap_url_keys(f->slot, url, ks);
 	if (gen == 0)
-		log_error("jwks", "out of memory installing keys from %s", url);
+		log_warn("jwks", "keys from %s not installed (URL no longer configured, or out of memory)",
+			 url);
 	else
 		log_info("jwks", "%zu keys from %s installed (generation %lu)", ks->n, url, gen);
+	if (gen != 0) {
+		memcpy(f->last_digest, digest, 32);
+		f->have_digest = true;
+	}
 	keyset_unref(ks);
 }
 

@@ -7,11 +7,13 @@
 
 /*
  * Fetches and parses a JWKS over HTTP(S) (bounded: KEYSET_JSON_MAX bytes,
- * timeout_ms for the whole exchange, status 200 required, no redirects).
- * Returns 0 with a set, or -1 with a message. Thread-safe.
+ * timeout_ms for the whole exchange, status 200 required, no redirects;
+ * "oct" keys are skipped: a fetched set is public). Returns 0 with a set and
+ * the body's SHA-256 in digest (32 bytes; may be NULL), or -1 with a
+ * message. Thread-safe.
  */
-int jwks_fetch(const char *url, long timeout_ms, struct keyset **out, char *err,
-	       size_t errlen);
+int jwks_fetch(const char *url, long timeout_ms, struct keyset **out, unsigned char *digest,
+	       char *err, size_t errlen);
 
 struct jwks_fetcher;
 

@@ -354,7 +354,8 @@ static bool keyset_duplicate(const struct keyset *ks, const struct keyset_key *k
 	return false;
 }
 
-static int keyset_fill(struct keyset *ks, json_t *keys, char *err, size_t errlen)
+static int keyset_fill(struct keyset *ks, json_t *keys, bool allow_secret, char *err,
+		       size_t errlen)
 {
 	size_t i;
 	json_t *jwk;
@@ -374,7 +375,8 @@ static int keyset_fill(struct keyset *ks, json_t *keys, char *err, size_t errlen
 			keyset_key_clear(&k);
 			return -1;
 		}
-		if (skip) {
+		if (skip || (!allow_secret && k.secret != NULL)) {
+			keyset_key_clear(&k);
 			ks->skipped++;
 			continue;
 		}
@@ -383,7 +385,8 @@ static int keyset_fill(struct keyset *ks, json_t *keys, char *err, size_t errlen
 	return 0;
 }
 
-int keyset_parse(const char *json, size_t len, struct keyset **out, char *err, size_t errlen)
+static int keyset_parse_opt(const char *json, size_t len, bool allow_secret,
+			    struct keyset **out, char *err, size_t errlen)
 {
 	json_error_t jerr;
 	json_t *root = NULL, *keys;
@@ -410,7 +413,7 @@ int keyset_parse(const char *json, size_t len, struct keyset **out, char *err, s
 		goto out;
 	}
 	atomic_init(&ks->refs, 1);
-	if (keyset_fill(ks, keys, err, errlen) != 0)
+	if (keyset_fill(ks, keys, allow_secret, err, errlen) != 0)
 		goto out;
 	*out = ks;
 	ks = NULL;
@@ -422,6 +425,17 @@ out:
 	}
 	json_decref(root);
 	return rc;
+}
+
+int keyset_parse(const char *json, size_t len, struct keyset **out, char *err, size_t errlen)
+{
+	return keyset_parse_opt(json, len, true, out, err, errlen);
+}
+
+int keyset_parse_public(const char *json, size_t len, struct keyset **out, char *err,
+			size_t errlen)
+{
+	return keyset_parse_opt(json, len, false, out, err, errlen);
 }
 
 int keyset_load_file(const char *path, struct keyset **out, char *err, size_t errlen)

@@ -61,6 +61,10 @@ bool jws_alg_is_hmac(enum jws_alg alg);
  * -1 with a message in err. Thread-safe.
  */
 int keyset_parse(const char *json, size_t len, struct keyset **out, char *err, size_t errlen);
+/* keyset_parse for a JWKS fetched from a URL: it is public, so an "oct"
+ * key in it would be a secret anyone could read; such keys are skipped. */
+int keyset_parse_public(const char *json, size_t len, struct keyset **out, char *err,
+			size_t errlen);
 /* keyset_parse on a file's contents (at most KEYSET_JSON_MAX bytes). */
 int keyset_load_file(const char *path, struct keyset **out, char *err, size_t errlen);
 /* A new set holding the keys of a and then b (references, not copies);

@@ -5,16 +5,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "httpd.h"
 #include "jwks.h"
+#include "meter.h"
+#include "pipeline.h"
+#include "store.h"
 #include "log.h"
 #include "snapshot.h"
 #include "upstream.h"
 
 #define PAYWALLD_VERSION "0.1.0"
+#define MAIN_PURGE_EVERY_S 60
+#define MAIN_PURGE_BATCH 10000
 
 struct options {
 	const char *config;
@@ -110,6 +116,9 @@ static void main_warn_restart_only(const struct config *old, const struct config
 	    old->upstream.pool_size != new->upstream.pool_size)
 		log_warn("main", "reload: listen, max_connections, max_header_bytes, "
 			 "client_timeout_s and pool_size take effect only after a restart");
+	if (old->meter.enabled != new->meter.enabled ||
+	    (old->meter.store && new->meter.store && strcmp(old->meter.store, new->meter.store) != 0))
+		log_warn("main", "reload: a different meter store takes effect only after a restart");
 }
 
 static void main_reload(struct snapshot_slot *slot, const char *path)
@@ -151,13 +160,38 @@ static int main_block_signals(sigset_t *set)
 	return pthread_sigmask(SIG_BLOCK, set, NULL) == 0 ? 0 : -1;
 }
 
-static void main_serve(struct httpd *h, struct snapshot_slot *slot, const sigset_t *set,
-		       const char *path)
+/* Deletes meter entries too old to matter for any period, a bounded batch at
+ * a time, so the store does not grow with readers who never come back. */
+static void main_purge_meter(struct snapshot_slot *slot, struct store *store)
+{
+	struct snapshot *s;
+	int64_t age, a2;
+	long n;
+
+	if (store == NULL)
+		return;
+	s = snapshot_acquire(slot);
+	age = meter_period_max_age(&s->cfg->meter.anonymous.period);
+	a2 = meter_period_max_age(&s->cfg->meter.registered.period);
+	snapshot_release(s);
+	n = store->ops->purge(store, (int64_t)time(NULL) - (age > a2 ? age : a2), MAIN_PURGE_BATCH);
+	if (n < 0)
+		log_error("meter", "purge of expired meter entries failed");
+	else if (n > 0)
+		log_info("meter", "purged %ld expired meter entries", n);
+}
+
+static void main_serve(struct httpd *h, struct snapshot_slot *slot, struct store *store,
+		       const sigset_t *set, const char *path)
 {
 	for (;;) {
-		int sig;
-		if (sigwait(set, &sig) != 0)
+		struct timespec every = { MAIN_PURGE_EVERY_S, 0 };
+		int sig = sigtimedwait(set, NULL, &every);
+		if (sig < 0) {
+			if (errno == EAGAIN)
+				main_purge_meter(slot, store);
 			continue;
+		}
 		if (sig == SIGHUP) {
 			main_reload(slot, path);
 		} else if (sig == SIGUSR1) {
@@ -178,9 +212,9 @@ static void main_serve(struct httpd *h, struct snapshot_slot *slot, const sigset
 int main(int argc, char **argv)
 {
 	struct snapshot_slot slot;
-	struct upstream_pool *pool = NULL;
-	struct jwks_fetcher *jwks = NULL;
+	struct services svc = { NULL, NULL, NULL };
 	struct httpd *h = NULL;
+	char err[512];
 	struct options o;
 	struct config *cfg;
 	sigset_t set;
@@ -209,13 +243,22 @@ int main(int argc, char **argv)
 		config_free(cfg);
 		goto out_curl;
 	}
-	pool = upstream_pool_new((size_t)cfg->upstream.pool_size);
-	if (pool == NULL || snapshot_slot_init(&slot, cfg) != 0) {
-		upstream_pool_free(pool);
+	if (cfg->meter.enabled &&
+	    store_open_sized(cfg->meter.store, (size_t)cfg->meter.memory_max_entries,
+			     (size_t)cfg->meter.lmdb_map_mb, &svc.store, err, sizeof(err)) != 0) {
+		log_error("main", "meter store %s: %s", cfg->meter.store, err);
+		config_free(cfg);
 		goto out_curl;
 	}
-	if ((jwks = jwks_fetcher_start(&slot)) == NULL ||
-	    httpd_start(slot.current->cfg, &slot, pool, jwks, &h) != 0)
+	svc.pool = upstream_pool_new((size_t)cfg->upstream.pool_size);
+	if (svc.pool == NULL || snapshot_slot_init(&slot, cfg) != 0) {
+		upstream_pool_free(svc.pool);
+		if (svc.store != NULL)
+			svc.store->ops->close(svc.store);
+		goto out_curl;
+	}
+	if ((svc.jwks = jwks_fetcher_start(&slot)) == NULL ||
+	    httpd_start(slot.current->cfg, &slot, &svc, &h) != 0)
 		goto out;
 	log_info("main", "paywalld %s listening on %s (port %u), upstream %s", PAYWALLD_VERSION,
 		 slot.current->cfg->server.listen, httpd_port(h), slot.current->cfg->upstream.url);
@@ -223,13 +266,15 @@ int main(int argc, char **argv)
 		log_error("main", "cannot write ready file %s: %s", o.ready_file, strerror(errno));
 		goto out;
 	}
-	main_serve(h, &slot, &set, o.config);
+	main_serve(h, &slot, svc.store, &set, o.config);
 	rc = 0;
 out:
 	httpd_stop(h);
-	jwks_fetcher_stop(jwks);
+	jwks_fetcher_stop(svc.jwks);
 	snapshot_slot_destroy(&slot);
-	upstream_pool_free(pool);
+	upstream_pool_free(svc.pool);
+	if (svc.store != NULL)
+		svc.store->ops->close(svc.store);
 	if (rc == 0)
 		log_info("main", "stopped");
 out_curl:

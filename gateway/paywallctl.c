@@ -8,6 +8,7 @@
 
 #include "b64.h"
 #include "config.h"
+#include "explain.h"
 #include "jwks.h"
 #include "keygen.h"
 #include "mint.h"
@@ -108,7 +109,7 @@ static struct keyset *ctl_keys(const struct identity_config *ic)
 	struct keyset *url = NULL, *all;
 	char err[512];
 
-	if (ic->jwks_url != NULL && jwks_fetch(ic->jwks_url, 5000, &url, err, sizeof(err)) != 0)
+	if (ic->jwks_url != NULL && jwks_fetch(ic->jwks_url, 5000, &url, NULL, err, sizeof(err)) != 0)
 		fprintf(stderr, "paywallctl: jwks_url %s: %s (checking with jwks_file only)\n",
 			ic->jwks_url, err);
 	all = url ? keyset_merge(ic->file_keys, url) : keyset_ref(ic->file_keys);
@@ -187,13 +188,17 @@ static const struct command commands[] = {
 	{ "keys", "keys generate --alg ALG --kid ID --dir DIR", ctl_keys_cmd },
 	{ "token", "token mint --key PEM --kid ID --sub USER [...] | token inspect -c CONFIG TOKEN",
 	  ctl_token },
+	{ "explain", "explain -c CONFIG --path PATH [--token T] [--ip A] [--ua UA] [--at T] "
+	  "[--reads N]", explain_main },
+	{ "meter", "meter show|reset -c CONFIG (--user SUB | --visitor COOKIE)",
+	  explain_meter_main },
 };
 
 static void ctl_usage(FILE *out)
 {
 	fprintf(out, "usage: paywallctl COMMAND [ARGS]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(out, "  %-6s %s\n", commands[i].name, commands[i].summary);
+		fprintf(out, "  %-7s %s\n", commands[i].name, commands[i].summary);
 }
 
 int main(int argc, char **argv)

@@ -1,10 +1,13 @@
 /*
  * pipeline: the steps every proxied request takes, in order, in one place.
  *
- *   peer -> request id -> identity -> upstream request -> fetch -> respond
+ *   peer -> request id -> normalize + route -> identity -> visitor
+ *     -> upstream request -> fetch -> backend hints -> decide -> meter
+ *     -> respond
  *
- * Later steps of the paywall (route, decide, rewrite) slot in between;
- * each is a short function in its own module.
+ * Each step is a short function here or in its own module; the decision
+ * itself is policy_decide (pure), the only side effect the meter's one
+ * atomic check-and-count.
  */
 #include "pipeline.h"
 
@@ -14,20 +17,41 @@
 #include <strings.h>
 #include <time.h>
 
+#include <openssl/evp.h>
+
 #include "buf.h"
 #include "errpage.h"
 #include "log.h"
+#include "policy.h"
+#include "route.h"
 #include "url.h"
+#include "visitor.h"
 
 #define PIPELINE_URL_MAX (URL_TARGET_MAX + 2048)
 #define PIPELINE_XFF_MAX 4096
 #define PIPELINE_STREAM_BUFFER (256 * 1024)
 
+/* What the gate decided for this request, and why. */
+struct pipeline_gate {
+	enum policy_access access;	/* route, then the backend's override */
+	const struct policy_route *route;
+	struct policy_result result;
+	bool meter_consulted;
+	unsigned meter_limit, meter_remaining;
+	bool set_visitor_cookie;
+	uint8_t visitor[VISITOR_ID_LEN];
+	bool has_visitor;
+	bool crawler;
+	struct netaddr client;		/* the reader's address (trusted XFF) */
+};
+
 struct pipeline {
 	struct snapshot *snap;		/* borrowed */
-	struct upstream_pool *pool;	/* borrowed */
-	struct jwks_fetcher *jwks;	/* borrowed, may be NULL */
+	const struct services *svc;	/* borrowed */
 	struct identity id;
+	struct pipeline_gate gate;
+	char target[ROUTE_TARGET_MAX + 1];	/* normalized path and query */
+	char path[ROUTE_TARGET_MAX + 1];	/* normalized path alone */
 	struct upstream_exchange *x;
 	struct curl_slist *up_headers;
 	char reqid[REQID_SIZE];
@@ -39,16 +63,17 @@ struct pipeline {
 	size_t n_owned;
 };
 
-struct pipeline *pipeline_new(struct snapshot *snap, struct upstream_pool *pool,
-			      struct jwks_fetcher *jwks)
+static int pipeline_join_values(const struct pipeline_input *in, const char *name,
+				struct buf *out);
+
+struct pipeline *pipeline_new(struct snapshot *snap, const struct services *svc)
 {
 	struct pipeline *p = calloc(1, sizeof(*p));
 
 	if (p == NULL)
 		return NULL;
 	p->snap = snap;
-	p->pool = pool;
-	p->jwks = jwks;
+	p->svc = svc;
 	p->id.token = IDENTITY_TOKEN_ABSENT;
 	return p;
 }
@@ -118,13 +143,82 @@ static int pipeline_choose_reqid(struct pipeline *p, const struct pipeline_input
 	return reqid_generate(p->reqid);
 }
 
+/* Normalizes once: the very target the route is matched on is forwarded. */
+static const char *pipeline_route(struct pipeline *p, const struct pipeline_input *in)
+{
+	size_t plen;
+	const char *why = route_normalize(in->target, p->target, sizeof(p->target), &plen);
+
+	if (why != NULL)
+		return why;
+	memcpy(p->path, p->target, plen);
+	p->path[plen] = '\0';
+	p->gate.route = policy_match_route(&p->snap->cfg->routes, p->path);
+	p->gate.access = p->gate.route != NULL ? p->gate.route->access : POLICY_UNMATCHED;
+	return NULL;
+}
+
+/* The right-most X-Forwarded-For entry that is not a trusted proxy: every
+ * entry left of it could have been written by the client. */
+static void pipeline_client_from_chain(struct pipeline *p, char *chain)
+{
+	const struct cfg_cidrs *trusted = &p->snap->cfg->server.trusted_proxies;
+	char *end = chain + strlen(chain);
+
+	while (end > chain) {
+		char *start = end;
+		while (start > chain && start[-1] != ',')
+			start--;
+		char *b = start, *e = end;
+		while (b < e && (*b == ' ' || *b == '\t'))
+			b++;
+		while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		*e = '\0';
+		struct netaddr a;
+		if (netaddr_parse(b, &a) != 0)
+			return;	/* unparseable: trust nothing further left */
+		p->gate.client = a;
+		bool is_trusted = false;
+		for (size_t i = 0; i < trusted->n && !is_trusted; i++)
+			is_trusted = netaddr_cidr_contains(&trusted->v[i], &a);
+		if (!is_trusted)
+			return;
+		end = start > chain ? start - 1 : chain;
+	}
+}
+
+static void pipeline_client_address(struct pipeline *p, const struct pipeline_input *in)
+{
+	struct buf chain;
+
+	p->gate.client = in->peer;
+	if (!p->peer_trusted)
+		return;
+	buf_init(&chain, PIPELINE_XFF_MAX);
+	if (pipeline_join_values(in, "X-Forwarded-For", &chain) == 0 && chain.data != NULL)
+		pipeline_client_from_chain(p, chain.data);
+	buf_free(&chain);
+}
+
+/* A valid signed visitor cookie, or none (a new id is made only when a
+ * gated route needs one). */
+static void pipeline_visitor(struct pipeline *p, const struct pipeline_input *in)
+{
+	const struct visitor_config *vc = &p->snap->cfg->visitor;
+
+	if (vc->enabled &&
+	    visitor_read(vc, headers_find(in->headers, in->nheaders, "Cookie"), p->gate.visitor) == 0)
+		p->gate.has_visitor = true;
+}
+
 static void pipeline_identify_reader(struct pipeline *p, const struct pipeline_input *in)
 {
 	identity_resolve(&p->snap->cfg->identity, p->snap->keys, p->snap->cache, in->headers,
 			 in->nheaders, (long long)time(NULL), &p->id);
 	/* The publisher may have rotated keys: look at jwks_url again soon. */
 	if (p->id.kid_unknown)
-		jwks_fetcher_poke(p->jwks);
+		jwks_fetcher_poke(p->svc->jwks);
 }
 
 static int pipeline_append_header(struct curl_slist **list, const char *name,
@@ -290,7 +384,7 @@ static enum upstream_result pipeline_fetch(struct pipeline *p, const struct pipe
 	struct upstream_request req;
 	enum upstream_result r;
 
-	if (url_join(up->url, in->target, url, sizeof(url)) != 0)
+	if (url_join(up->url, p->target, url, sizeof(url)) != 0)
 		return UPSTREAM_FAILED;
 	req.method = in->method;
 	req.url = url;
@@ -301,10 +395,164 @@ static enum upstream_result pipeline_fetch(struct pipeline *p, const struct pipe
 	req.timeout_ms = (long)up->timeout_ms;
 	req.buffer_max = PIPELINE_STREAM_BUFFER;
 	req.client_fd = in->client_fd;
-	r = upstream_start(p->pool, &req, &p->x, err, sizeof(err));
+	r = upstream_start(p->svc->pool, &req, &p->x, err, sizeof(err));
 	if (r != UPSTREAM_OK)
 		log_warn("upstream", "request %s: %s to backend failed: %s", p->reqid, in->method, err);
 	return r;
+}
+
+/* ---- the gate: backend hints, decision, meter ---- */
+
+static bool pipeline_gated(enum policy_access a)
+{
+	return a == POLICY_METERED || a == POLICY_SUBSCRIBERS;
+}
+
+/* X-Paywall-Access and X-Paywall-Article-Id from the backend (stripped from
+ * the response like every X-Paywall-* header). */
+static void pipeline_backend_hints(struct pipeline *p, char *article, size_t len)
+{
+	char *access = upstream_header_dup(p->x, "X-Paywall-Access");
+	char *aid = upstream_header_dup(p->x, "X-Paywall-Article-Id");
+	enum policy_access a;
+
+	if (access != NULL && policy_access_parse(access, &a) == 0)
+		p->gate.access = a;
+	else if (access != NULL)
+		log_warn("gate", "request %s: backend sent an unknown X-Paywall-Access", p->reqid);
+	if (aid != NULL && aid[0] != '\0' && strlen(aid) < len)
+		snprintf(article, len, "%s", aid);
+	else
+		snprintf(article, len, "%s", p->path);
+	free(access);
+	free(aid);
+}
+
+static void pipeline_hash(const char *s, uint8_t out[16])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+
+	if (EVP_Digest(s, strlen(s), md, &n, EVP_sha256(), NULL) != 1 || n < 16)
+		memset(md, 0, 16);
+	memcpy(out, md, 16);
+}
+
+/* Registered readers are metered by their token's sub, everyone else by
+ * the visitor cookie's id. */
+static const struct meter_audience *pipeline_reader(struct pipeline *p, struct meter_reader *r)
+{
+	const struct meter_config *mc = &p->snap->cfg->meter;
+
+	if (p->id.token == IDENTITY_TOKEN_VALID) {
+		r->kind = 'u';
+		pipeline_hash(p->id.claims.sub, r->id);
+		return &mc->registered;
+	}
+	r->kind = 'v';
+	memcpy(r->id, p->gate.visitor, VISITOR_ID_LEN);
+	return &mc->anonymous;
+}
+
+/* The one side effect of a decision: one atomic check-and-count. Only a
+ * full 2xx answer to a GET counts; anything else only looks. */
+static void pipeline_meter(struct pipeline *p, const struct pipeline_input *in,
+			   const char *article, int64_t now)
+{
+	const struct meter_config *mc = &p->snap->cfg->meter;
+	struct store *st = p->svc->store;
+	long status = upstream_status(p->x);
+	bool count = strcmp(in->method, "GET") == 0 && status >= 200 && status < 300;
+	const struct meter_audience *aud;
+	struct meter_reader r;
+	enum store_result res = STORE_ERROR;
+	uint8_t art[16];
+	unsigned used = 0;
+
+	aud = pipeline_reader(p, &r);
+	pipeline_hash(article, art);
+	if (st != NULL)
+		res = st->ops->check_and_count(st, &r, art, now, meter_window_start(&aud->period, now),
+					       (unsigned)aud->limit, !count, &used);
+	if (res == STORE_ERROR) {
+		log_error("meter", "request %s: meter store failed, on_store_error=%s", p->reqid,
+			  mc->on_store_error == METER_OPEN ? "open" : "closed");
+		p->gate.result.decision = mc->on_store_error == METER_OPEN ? POLICY_FULL : POLICY_TEASER;
+		return;
+	}
+	p->gate.meter_consulted = true;
+	p->gate.meter_limit = (unsigned)aud->limit;
+	p->gate.meter_remaining = used >= aud->limit ? 0 : (unsigned)aud->limit - used;
+	if (res == STORE_LIMIT) {
+		p->gate.result.decision = POLICY_TEASER;
+		p->gate.result.reason = POLICY_R_METER_EXHAUSTED;
+	} else {
+		p->gate.result.decision = POLICY_FULL;
+	}
+}
+
+static void pipeline_decide(struct pipeline *p, const struct pipeline_input *in)
+{
+	const struct config *cfg = p->snap->cfg;
+	const struct policy_route *rt = p->gate.route;
+	struct policy_input pi;
+	char article[ROUTE_TARGET_MAX + 1];
+	int64_t now = (int64_t)time(NULL);
+	bool registered = p->id.token == IDENTITY_TOKEN_VALID;
+
+	pipeline_backend_hints(p, article, sizeof(article));
+	memset(&pi, 0, sizeof(pi));
+	pi.access = p->gate.access;
+	pi.route_entitlements = rt != NULL && rt->entitlements.n > 0 ?
+				&rt->entitlements : &cfg->identity.subscriber_entitlements;
+	pi.subscriber_entitlements = &cfg->identity.subscriber_entitlements;
+	pi.id = &p->id;
+	if (pipeline_gated(pi.access)) {
+		pi.promotion = policy_active_promotion(&cfg->promotions, p->path, registered, now);
+		pi.crawler = policy_crawler_verified(&cfg->crawlers,
+						     headers_find(in->headers, in->nheaders,
+								  "User-Agent"), &p->gate.client);
+		/* The visitor cookie is set on the first gated answer to a reader without one. */
+		if (!p->gate.has_visitor && cfg->visitor.enabled &&
+		    visitor_new(p->gate.visitor) == 0) {
+			p->gate.has_visitor = true;
+			p->gate.set_visitor_cookie = true;
+		}
+	}
+	p->gate.crawler = pi.crawler;
+	policy_decide(&pi, &p->gate.result);
+	if (p->gate.result.decision == POLICY_ASK_METER)
+		pipeline_meter(p, in, article, now);
+}
+
+static int pipeline_add_gate_headers(struct pipeline *p)
+{
+	const struct pipeline_gate *g = &p->gate;
+	char num[32], cookie[VISITOR_SET_COOKIE_MAX];
+	int rc = 0;
+
+	if (g->access == POLICY_UNMATCHED)
+		return 0;
+	rc |= pipeline_add_out(p, "X-Paywall-Decision",
+			       g->result.decision == POLICY_FULL ? "full" : "teaser");
+	rc |= pipeline_add_out(p, "X-Paywall-Reason", policy_reason_name(g->result.reason));
+	if (g->result.promotion != NULL)
+		rc |= pipeline_add_out(p, "X-Paywall-Promotion", g->result.promotion->id);
+	if (g->meter_consulted) {
+		snprintf(num, sizeof(num), "%u", g->meter_limit);
+		rc |= pipeline_add_out(p, "X-Meter-Limit", num);
+		snprintf(num, sizeof(num), "%u", g->meter_remaining);
+		rc |= pipeline_add_out(p, "X-Meter-Remaining", num);
+	}
+	if (!pipeline_gated(g->access))
+		return rc;
+	/* One reader's page must never be stored for another by a shared cache. */
+	rc |= pipeline_add_out(p, "Cache-Control", "private");
+	rc |= pipeline_add_out(p, "Vary", "Cookie, Authorization");
+	if (g->set_visitor_cookie &&
+	    visitor_set_cookie(&p->snap->cfg->visitor, g->visitor, cookie, sizeof(cookie)) == 0)
+		rc |= pipeline_add_out(p, "Set-Cookie", cookie);
+	return rc;
 }
 
 /* Statuses that never carry a body, whatever Content-Length says. */
@@ -321,6 +569,11 @@ static int pipeline_copy_headers(struct pipeline *p)
 
 	while ((h = upstream_next_header(p->x, h)) != NULL) {
 		if (!headers_forward_response(h->name, connection))
+			continue;
+		/* A gated answer's caching is the gateway's to state. */
+		if (pipeline_gated(p->gate.access) &&
+		    (strcasecmp(h->name, "Cache-Control") == 0 || strcasecmp(h->name, "Vary") == 0 ||
+		     strcasecmp(h->name, "Expires") == 0))
 			continue;
 		if (pipeline_add_out(p, h->name, h->value) != 0) {
 			log_warn("upstream", "request %s: response headers past %d dropped",
@@ -339,7 +592,8 @@ static void pipeline_respond(struct pipeline *p, const struct pipeline_input *in
 
 	p->n_out = 0;
 	pipeline_copy_headers(p);
-	if (pipeline_add_out(p, "X-Request-Id", p->reqid) != 0 ||
+	if (pipeline_add_gate_headers(p) != 0 ||
+	    pipeline_add_out(p, "X-Request-Id", p->reqid) != 0 ||
 	    (identity_token_header(&p->id) != NULL &&
 	     pipeline_add_out(p, "X-Paywall-Token", identity_token_header(&p->id)) != 0) ||
 	    (in->draining && pipeline_add_out(p, "Connection", "close") != 0)) {
@@ -368,12 +622,20 @@ void pipeline_run(struct pipeline *p, const struct pipeline_input *in,
 {
 	enum upstream_result r;
 
+	const char *why;
+
 	pipeline_identify_peer(p, in);
 	if (pipeline_choose_reqid(p, in) != 0) {
 		pipeline_error(p, 500, in, out);
 		return;
 	}
+	if ((why = pipeline_route(p, in)) != NULL) {
+		pipeline_reject(p, 400, why, in, out);
+		return;
+	}
 	pipeline_identify_reader(p, in);
+	pipeline_client_address(p, in);
+	pipeline_visitor(p, in);
 	if (pipeline_build_headers(p, in) != 0) {
 		pipeline_error(p, 500, in, out);
 		return;
@@ -381,6 +643,7 @@ void pipeline_run(struct pipeline *p, const struct pipeline_input *in,
 	r = pipeline_fetch(p, in);
 	switch (r) {
 	case UPSTREAM_OK:
+		pipeline_decide(p, in);
 		pipeline_respond(p, in, out);
 		return;
 	case UPSTREAM_TIMEOUT:

@@ -12,7 +12,16 @@
 #include "netaddr.h"
 #include "reqid.h"
 #include "snapshot.h"
+#include "store.h"
 #include "upstream.h"
+
+/* Process-wide services a request borrows; they outlive every request and
+ * do not change on reload (a different meter store needs a restart). */
+struct services {
+	struct upstream_pool *pool;
+	struct jwks_fetcher *jwks;	/* may be NULL */
+	struct store *store;		/* meter store; NULL without a meter section */
+};
 
 /* What the HTTP adapter hands in. All borrowed for the request's lifetime. */
 struct pipeline_input {
@@ -40,11 +49,9 @@ struct pipeline_output {
 
 struct pipeline;
 
-/* A pipeline for one request, on the given snapshot, pool and key fetcher
- * (all borrowed: the caller holds them for longer; jwks may be NULL).
- * NULL when out of memory. */
-struct pipeline *pipeline_new(struct snapshot *snap, struct upstream_pool *pool,
-			      struct jwks_fetcher *jwks);
+/* A pipeline for one request, on the given snapshot and services (both
+ * borrowed: the caller holds them for longer). NULL when out of memory. */
+struct pipeline *pipeline_new(struct snapshot *snap, const struct services *svc);
 /* Runs every step up to the response headers. Never fails: a failure
  * becomes an error response. Runs in the calling thread; may block up to
  * the upstream timeout. */

@@ -2,6 +2,23 @@
 #include "snapshot.h"
 
 #include <stdlib.h>
+#include <string.h>
+
+/* True when cfg still names the URL the slot's url_keys came from. */
+static bool snapshot_url_current(const struct config *cfg, const char *url)
+{
+	const char *want = cfg->identity.enabled ? cfg->identity.jwks_url : NULL;
+
+	return want != NULL && url != NULL && strcmp(want, url) == 0;
+}
+
+static void snapshot_drop_url_keys(struct snapshot_slot *slot)
+{
+	keyset_unref(slot->url_keys);
+	free(slot->url_keys_from);
+	slot->url_keys = NULL;
+	slot->url_keys_from = NULL;
+}
 
 static void snapshot_free(struct snapshot *s)
 {
@@ -40,6 +57,7 @@ int snapshot_slot_init(struct snapshot_slot *slot, struct config *cfg)
 {
 	slot->generation = 1;
 	slot->url_keys = NULL;
+	slot->url_keys_from = NULL;
 	slot->current = snapshot_new(cfg, NULL, slot->generation);
 	config_free(cfg);	/* the snapshot holds its own reference */
 	if (slot->current == NULL)
@@ -56,8 +74,7 @@ void snapshot_slot_destroy(struct snapshot_slot *slot)
 {
 	snapshot_release(slot->current);
 	slot->current = NULL;
-	keyset_unref(slot->url_keys);
-	slot->url_keys = NULL;
+	snapshot_drop_url_keys(slot);
 	pthread_mutex_destroy(&slot->lock);
 }
 
@@ -101,6 +118,9 @@ unsigned long snapshot_swap(struct snapshot_slot *slot, struct config *cfg)
 	unsigned long gen = 0;
 
 	pthread_mutex_lock(&slot->lock);
+	/* A reload that drops or changes jwks_url revokes the keys it gave. */
+	if (!snapshot_url_current(cfg, slot->url_keys_from))
+		snapshot_drop_url_keys(slot);
 	s = snapshot_new(cfg, slot->url_keys, slot->generation + 1);
 	if (s != NULL) {
 		old = snapshot_install(slot, s);
@@ -112,18 +132,25 @@ unsigned long snapshot_swap(struct snapshot_slot *slot, struct config *cfg)
 	return gen;
 }
 
-unsigned long snapshot_swap_url_keys(struct snapshot_slot *slot, struct keyset *url_keys)
+unsigned long snapshot_swap_url_keys(struct snapshot_slot *slot, const char *url,
+				     struct keyset *url_keys)
 {
-	struct snapshot *s, *old = NULL;
+	struct snapshot *s = NULL, *old = NULL;
 	unsigned long gen = 0;
+	char *from;
 
 	pthread_mutex_lock(&slot->lock);
-	s = snapshot_new(slot->current->cfg, url_keys, slot->generation + 1);
-	if (s != NULL) {
-		keyset_unref(slot->url_keys);
+	/* A fetch that was running across a reload must not install stale keys. */
+	if (snapshot_url_current(slot->current->cfg, url))
+		s = snapshot_new(slot->current->cfg, url_keys, slot->generation + 1);
+	if (s != NULL && (from = strdup(url)) != NULL) {
+		snapshot_drop_url_keys(slot);
 		slot->url_keys = keyset_ref(url_keys);
+		slot->url_keys_from = from;
 		old = snapshot_install(slot, s);
 		gen = s->generation;
+	} else if (s != NULL) {
+		old = s;	/* out of memory: discard the new one */
 	}
 	pthread_mutex_unlock(&slot->lock);
 	snapshot_release(old);

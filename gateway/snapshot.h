@@ -27,6 +27,7 @@ struct snapshot_slot {
 	pthread_mutex_t lock;
 	struct snapshot *current;	/* holds one reference */
 	struct keyset *url_keys;	/* last good jwks_url fetch, or NULL */
+	char *url_keys_from;		/* the jwks_url they came from */
 	unsigned long generation;
 };
 
@@ -46,8 +47,11 @@ void snapshot_release(struct snapshot *s);
  * allocation failure (cfg freed, the old snapshot stays).
  */
 unsigned long snapshot_swap(struct snapshot_slot *slot, struct config *cfg);
-/* Replaces the jwks_url keys (a reference is taken) under the current
- * config. Returns the new generation, or 0 on failure (nothing changes). */
-unsigned long snapshot_swap_url_keys(struct snapshot_slot *slot, struct keyset *url_keys);
+/* Replaces the jwks_url keys fetched from url (a reference is taken) under
+ * the current config, provided that config still names url: keys from a
+ * URL the publisher removed must never come back. Returns the new
+ * generation, or 0 when nothing changed (failure or URL no longer set). */
+unsigned long snapshot_swap_url_keys(struct snapshot_slot *slot, const char *url,
+				     struct keyset *url_keys);
 
 #endif

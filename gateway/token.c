@@ -447,8 +447,9 @@ static enum token_reject token_check_claims(json_t *pl, const struct token_polic
 
 	if (subj == NULL)
 		return TOKEN_NO_SUBJECT;
-	if (sub == NULL || !token_printable(sub, TOKEN_SUB_MAX, true))
-		return TOKEN_BAD_CLAIM;
+	if (sub == NULL || !token_printable(sub, TOKEN_SUB_MAX, true) || sub[0] == ' ' ||
+	    sub[strlen(sub) - 1] == ' ')
+		return TOKEN_BAD_CLAIM;	/* "alice " and " alice" must not pass for "alice" */
 	if (!token_issuer_ok(pl, pol->issuers))
 		return TOKEN_WRONG_ISSUER;
 	if (!token_audience_ok(pl, pol->audience))
@@ -495,6 +496,10 @@ enum token_reject token_verify(const char *tok, size_t len, const struct keyset 
 		return TOKEN_TOO_LONG;
 	if (token_split(tok, len, &p) != 0)
 		return TOKEN_MALFORMED;
+	/* A header is a few names; a big one is only there to make JSON
+	 * parsing of an unverified part expensive (deep nesting). */
+	if (p.header_len > TOKEN_HEADER_MAX)
+		return TOKEN_TOO_LONG;
 	if ((r = token_decode_json(p.header, p.header_len, &header)) != TOKEN_OK)
 		return r;
 	if ((r = token_check_header(header, ks, &key, kid_unknown)) != TOKEN_OK)

@@ -9,6 +9,7 @@
 #include "keyset.h"
 
 #define TOKEN_MAX 8192			/* bytes of the compact form */
+#define TOKEN_HEADER_MAX 2048		/* base64url bytes of the header part */
 #define TOKEN_SUB_MAX 256
 #define TOKEN_ENT_MAX 16		/* entitlements per token; more: invalid */
 #define TOKEN_ENT_LEN_MAX 64

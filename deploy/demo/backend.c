@@ -1336,6 +1336,27 @@ static enum MHD_Result backend_serve_stats(struct backend_ctx *ctx, struct MHD_C
 					    "jwks_fetches", (json_int_t)atomic_load(&ctx->jwks_fetches)));
 }
 
+/* A page carrying the backend's per-response paywall hints, as a CMS would
+ * send them: /hint?access=free|metered|subscribers&article=ID. */
+static enum MHD_Result backend_serve_hint(struct MHD_Connection *conn)
+{
+	const char *access = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "access");
+	const char *article = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "article");
+	static const char body[] = "<!doctype html><p>hinted page</p>\n";
+	struct MHD_Response *resp = MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body,
+								     MHD_RESPMEM_PERSISTENT);
+
+	if (resp == NULL)
+		return MHD_NO;
+	if (MHD_add_response_header(resp, "Content-Type", "text/html; charset=utf-8") != MHD_YES ||
+	    (access != NULL && MHD_add_response_header(resp, "X-Paywall-Access", access) != MHD_YES) ||
+	    (article != NULL && MHD_add_response_header(resp, "X-Paywall-Article-Id", article) != MHD_YES)) {
+		MHD_destroy_response(resp);
+		return MHD_NO;
+	}
+	return backend_queue(conn, MHD_HTTP_OK, resp);
+}
+
 /* The identity provider's key set, as a publisher's IdP would publish it. */
 static enum MHD_Result backend_serve_jwks(struct backend_ctx *ctx, struct MHD_Connection *conn)
 {
@@ -1395,6 +1416,8 @@ static enum MHD_Result backend_route_request(struct backend_ctx *ctx, struct MHD
 		return backend_serve_stats(ctx, conn, false);
 	if (strcmp(url, "/.well-known/jwks.json") == 0)
 		return backend_serve_jwks(ctx, conn);
+	if (strcmp(url, "/hint") == 0 || backend_str_has_prefix(url, "/hint/"))
+		return backend_serve_hint(conn);
 	return backend_serve_site(ctx, conn, url);
 }
 

@@ -38,17 +38,17 @@ t_example_policy_is_valid() {
 t_identity_config_errors_have_positions() {
 	mkdir -p "$WORK/k"
 	printf '{"keys":[{"kty":"EC","crv":"P-256","kid":"bad","x":"AAAA","y":"AAAA"}]}\n' >"$WORK/k/jwks.json"
-	printf 'upstream:\n  url: http://127.0.0.1:1\nidentity:\n  jwks_file: k/jwks.json\n  leeway_s: -5\n  tokens: 1\n' >"$WORK/id.yaml"
+	printf 'upstream:\n  url: http://127.0.0.1:1\nidentity:\n  jwks_file: k/jwks.json\n  leeway_s: -5\n  tokens: 1\n  issuer: y\n  audience: x\n' >"$WORK/id.yaml"
 	local out
 	out=$("$BIN/paywallctl" check -c "$WORK/id.yaml")
 	expect_eq "exit" "1" "$?"
 	expect_contains "bad key" "$out" "id.yaml:4:14: jwks_file: key 1 (kid \"bad\"): EC key: x and y must be base64url of the curve's size"
 	expect_contains "range" "$out" "id.yaml:5:13: leeway_s: -5 is out of range [0, 600]"
 	expect_contains "unknown key" "$out" "id.yaml:6:3: unknown key 'tokens'"
-	printf 'upstream:\n  url: http://127.0.0.1:1\nidentity:\n  audience: x\n' >"$WORK/nokeys.yaml"
+	printf 'upstream:\n  url: http://127.0.0.1:1\nidentity:\n  audience: x\n  issuer: y\n' >"$WORK/nokeys.yaml"
 	out=$("$BIN/paywallctl" check -c "$WORK/nokeys.yaml")
 	expect_contains "keys required" "$out" "nokeys.yaml:4:3: identity: needs jwks_file or jwks_url (or both)"
-	printf 'upstream:\n  url: http://127.0.0.1:1\nidentity:\n  jwks_file: missing.json\n' >"$WORK/missing.yaml"
+	printf 'upstream:\n  url: http://127.0.0.1:1\nidentity:\n  jwks_file: missing.json\n  issuer: y\n  audience: x\n' >"$WORK/missing.yaml"
 	out=$("$BIN/paywallctl" check -c "$WORK/missing.yaml")
 	expect_contains "missing file" "$out" "missing.yaml:4:14: jwks_file: cannot open"
 	check_sanitizers

@@ -29,8 +29,11 @@ t_client_x_paywall_headers_never_reach_backend() {
 	gw_default || return
 	local out
 	out=$(http "http://127.0.0.1:$gw_PORT/echo" -H 'X-Paywall-User: alice' \
-		-H 'x-paywall-entitlements: premium' -H 'X-PAYWALL-DECISION: full')
-	expect_not_contains "X-Paywall-* forwarded" "$(printf '%s' "$out" | tr 'A-Z' 'a-z')" 'x-paywall'
+		-H 'x-paywall-entitlements: premium' -H 'X-PAYWALL-DECISION: full' \
+		-H 'X_Paywall_User: admin' -H 'x-paywall_entitlements: premium' -H 'X_Forwarded_For: 6.6.6.6')
+	expect_not_contains "X-Paywall-* forwarded" "$(printf '%s' "$out" | tr 'A-Z_' 'a-z-')" 'x-paywall'
+	expect_not_contains "underscore variants forwarded" "$out" 'admin'
+	expect_not_contains "underscore XFF forwarded" "$out" '6.6.6.6'
 }
 
 t_forwarded_headers_from_untrusted_peer_are_replaced() {

@@ -175,3 +175,41 @@ t_token_inspect_explains() {
 	expect_contains "RS512 key, no --alg" "$out" "verdict: accepted (sub bob"
 	check_sanitizers
 }
+
+# Review finding: keys from a jwks_url the publisher removed must not stay trusted.
+t_removing_jwks_url_revokes_its_keys() {
+	keys_new "$WORK/idp" ES256 u1
+	keys_new "$WORK/local" ES256 f1
+	"$BIN/demo-backend" --listen 127.0.0.1:0 --root "$ROOT/deploy/demo/site" \
+		--ready-file "$WORK/idp.ready" --jwks "$WORK/idp/jwks.json" 2>"$WORK/idp.log" &
+	PIDS+=($!)
+	wait_file "$WORK/idp.ready" 10 || { fail "idp did not start"; return; }
+	write_identity_config "$WORK/gw.yaml" "$be_PORT" "jwks_file: local/jwks.json" \
+		"jwks_url: http://127.0.0.1:$(head -n1 "$WORK/idp.ready")/.well-known/jwks.json"
+	start_gateway gw "$WORK/gw.yaml" || return
+	wait_log "$WORK/gw.log" 'module=jwks .*1 keys from' 5 || fail "jwks_url not fetched"
+	local u="http://127.0.0.1:$gw_PORT/echo" t
+	t=$(mint "$WORK/idp/u1.pem" u1 carol --ttl 1h)
+	expect_contains "url key trusted" "$(http "$u" -H "Authorization: Bearer $t")" 'carol'
+	write_identity_config "$WORK/gw.yaml" "$be_PORT" "jwks_file: local/jwks.json"
+	kill -HUP "$gw_PID"
+	wait_log "$WORK/gw.log" 'reload ok' 3 || fail "no reload"
+	t=$(mint "$WORK/idp/u1.pem" u1 carol2 --ttl 1h)
+	http -D "$WORK/h" -o "$WORK/body" "$u" -H "Authorization: Bearer $t"
+	expect_eq "removed url's key" "invalid" "$(header X-Paywall-Token "$WORK/h")"
+	expect_not_contains "no user" "$(cat "$WORK/body")" 'carol2'
+	t=$(mint "$WORK/local/f1.pem" f1 dora --ttl 1h)
+	expect_contains "file key still trusted" "$(http "$u" -H "Authorization: Bearer $t")" 'dora'
+}
+
+t_identity_requires_issuer_audience_and_safe_url() {
+	printf 'upstream:\n  url: http://127.0.0.1:1\nidentity:\n  jwks_url: http://idp.example.com/jwks.json\n' >"$WORK/a.yaml"
+	local out
+	out=$("$BIN/paywallctl" check -c "$WORK/a.yaml")
+	expect_contains "issuer required" "$out" "a.yaml:4:3: missing required key 'issuer'"
+	expect_contains "audience required" "$out" "a.yaml:4:3: missing required key 'audience'"
+	printf 'upstream:\n  url: http://127.0.0.1:1\nidentity:\n  jwks_url: http://idp.example.com/jwks.json\n  issuer: x\n  audience: y\n' >"$WORK/b.yaml"
+	out=$("$BIN/paywallctl" check -c "$WORK/b.yaml")
+	expect_contains "plain http refused" "$out" "b.yaml:4:3: identity: jwks_url must be https://"
+	check_sanitizers
+}

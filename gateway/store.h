@@ -1,0 +1,136 @@
+/* store: where meters live. A small table of functions, so the embedded
+ * (LMDB), shared (Redis, later) and memory stores pass one conformance suite. */
+#ifndef PAYWALLD_STORE_H
+#define PAYWALLD_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Whose meter: a visitor (signed cookie id) or a registered user (hashed sub). */
+#define STORE_READER_VISITOR 'v'
+#define STORE_READER_USER 'u'
+
+struct meter_reader {
+	uint8_t kind;		/* STORE_READER_VISITOR or STORE_READER_USER */
+	uint8_t id[16];
+};
+
+/* One counted article of a reader: the caller's 16-byte hash of the article
+ * id, and the Unix time of the read that counted it. */
+struct store_entry {
+	uint8_t article[16];
+	int64_t time;
+};
+
+enum store_result {
+	STORE_ALREADY,		/* article counted within the window: free re-read */
+	STORE_COUNTED,		/* counted now (or, with dry_run, would be counted) */
+	STORE_LIMIT,		/* the reader has `limit` articles in the window and this one is new */
+	STORE_ERROR,		/* the store failed; the caller applies on_store_error */
+};
+
+struct store;
+
+/*
+ * Every function is thread-safe: one store is shared by all of a process's
+ * threads. A store must not be used in a child after fork(): the child
+ * opens its own.
+ */
+struct store_ops {
+	/*
+	 * The one atomic check-and-count. Entries of this reader older than
+	 * window_start are deleted; then ALREADY if the article has an entry
+	 * >= window_start; else LIMIT if the reader has >= limit live entries;
+	 * else (unless dry_run) the entry is written with time now, and COUNTED.
+	 * *used receives the live count after the operation (0 on STORE_ERROR);
+	 * a dry run never changes it. All of it is one transaction: concurrent
+	 * calls (threads, and for LMDB processes) can never let a reader exceed
+	 * limit. limit may be 0 (LIMIT for every new article).
+	 */
+	enum store_result (*check_and_count)(struct store *s, const struct meter_reader *r,
+					     const uint8_t article[16], int64_t now,
+					     int64_t window_start, unsigned limit, bool dry_run,
+					     unsigned *used);
+	/* Copies up to max of the reader's live entries (time >= window_start),
+	 * in no particular order, into out. Returns how many, or -1. Deletes
+	 * nothing. */
+	int (*show)(struct store *s, const struct meter_reader *r, int64_t window_start,
+		    struct store_entry *out, size_t max);
+	/* Deletes every entry of the reader. 0 / -1. */
+	int (*reset)(struct store *s, const struct meter_reader *r);
+	/*
+	 * Deletes up to max_entries entries older than before, whatever the
+	 * reader; returns how many, or -1. Bounded so a purge never holds the
+	 * write lock long: it also visits at most STORE_PURGE_VISIT(max_entries)
+	 * entries, resuming where the previous call stopped, so repeated calls
+	 * sweep the whole store. Call it about once a second from one
+	 * maintenance thread: for LMDB it is also the durability point (below).
+	 */
+	long (*purge)(struct store *s, int64_t before, size_t max_entries);
+	/* Reachable and writable (for /readyz). 0 / -1. */
+	int (*ping)(struct store *s);
+	/* Flushes and frees everything. NULL-safe through store_close. */
+	void (*close)(struct store *s);
+};
+
+#define STORE_PURGE_VISIT(max) ((max) < 64 ? 1024 : 16 * (max))
+
+/* The public part; each implementation's data follows it privately. */
+struct store {
+	const struct store_ops *ops;
+};
+
+#define STORE_MEM_ENTRIES_DEFAULT 1000000
+#define STORE_LMDB_MAP_MB_DEFAULT 256
+
+/*
+ * A store in this process's memory: a hash table of readers under one
+ * mutex, holding at most max_entries entries in all (1 or more). When full,
+ * what would be COUNTED is STORE_ERROR instead (logged); expired entries
+ * free room as their readers come back or purge runs. Counts die with the
+ * process: for tests and single-process demos. 0, or -1 when out of memory.
+ */
+int store_mem_open(size_t max_entries, struct store **out);
+
+/*
+ * The embedded store: an LMDB environment in dir (data.mdb and lock.mdb),
+ * created with mode 0700 (and missing parents) when absent, with a map of
+ * map_mb MiB (0 means STORE_LMDB_MAP_MB_DEFAULT). Open it once per process;
+ * several gateway processes on one host may open the same dir: LMDB's lock
+ * file serializes their writers, so the limit holds across processes too.
+ * A full map makes writes STORE_ERROR (logged), never a crash.
+ *
+ * Durability: the environment runs with MDB_NOSYNC, so a count costs no
+ * fsync; purge and close flush with mdb_env_sync. A committed count is in
+ * the shared page cache at once, so it survives a restart or a kill -9 of
+ * the process. An OS crash or power loss can lose the counts made since the
+ * last purge (about a second) and, as LMDB warns for MDB_NOSYNC, may leave
+ * the file inconsistent: the meter is disposable, so after such a crash an
+ * operator who sees open errors removes dir and readers start fresh meters.
+ * The cost of syncing every count (MDB_NOMETASYNC) is an fdatasync per new
+ * article read, serialized under LMDB's single writer.
+ *
+ * 0, or -1 with a message in err.
+ */
+int store_lmdb_open(const char *dir, size_t map_mb, struct store **out, char *err,
+		    size_t errlen);
+
+/*
+ * Opens by spec: "memory" (STORE_MEM_ENTRIES_DEFAULT entries) or "lmdb:DIR"
+ * (the default map size): the one entry point for the CLI. The gateway
+ * passes its configured sizes through store_open_sized. 0, or -1 with a
+ * message in err. Not "redis://" yet.
+ */
+int store_open(const char *spec, struct store **out, char *err, size_t errlen);
+int store_open_sized(const char *spec, size_t mem_entries, size_t lmdb_map_mb,
+		     struct store **out, char *err, size_t errlen);
+/* True when spec has a form store_open accepts (the directory is not checked). */
+bool store_spec_is_valid(const char *spec);
+/* s->ops->close(s), NULL-safe. */
+void store_close(struct store *s);
+
+/* "already", "counted", "limit", "error": for logs and the CLI. */
+const char *store_result_name(enum store_result r);
+
+#endif

@@ -1,0 +1,788 @@
+/* store_test: one conformance suite run against every meter store (memory,
+ * LMDB), then what only the embedded store promises: several processes,
+ * restarts, kill -9, a full map. */
+#define _XOPEN_SOURCE 700	/* nftw */
+#include <check.h>
+#include <errno.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store.h"
+
+/* The loop index of the conformance tests: which store they run against. */
+enum { KIND_MEMORY, KIND_LMDB, KIND_COUNT };
+
+#define NTHREADS 20
+#define LIMIT 3
+
+static char base_dir[200];	/* made by main, removed after the run */
+
+static const struct meter_reader V1 = { STORE_READER_VISITOR, { 1 } };
+static const struct meter_reader V2 = { STORE_READER_VISITOR, { 2 } };
+static const struct meter_reader U1 = { STORE_READER_USER, { 1 } };	/* V1's id, other kind */
+
+/* A fresh directory for one LMDB store (the store creates the last part). */
+static void fresh_dir(char *out, size_t len)
+{
+	char tmpl[256];
+
+	snprintf(tmpl, sizeof(tmpl), "%s/t-XXXXXX", base_dir);
+	ck_assert_ptr_nonnull(mkdtemp(tmpl));
+	snprintf(out, len, "%s/meter", tmpl);
+}
+
+static struct store *open_lmdb(const char *dir, size_t map_mb)
+{
+	struct store *s = NULL;
+	char err[256] = "";
+
+	if (store_lmdb_open(dir, map_mb, &s, err, sizeof(err)) != 0)
+		ck_abort_msg("store_lmdb_open %s: %s", dir, err);
+	return s;
+}
+
+static struct store *open_kind(int kind)
+{
+	struct store *s = NULL;
+	char dir[320];
+
+	if (kind == KIND_MEMORY) {
+		ck_assert_int_eq(store_mem_open(1000, &s), 0);
+		return s;
+	}
+	fresh_dir(dir, sizeof(dir));
+	return open_lmdb(dir, 0);
+}
+
+static const uint8_t *art(unsigned n)
+{
+	static _Thread_local uint8_t a[16];
+
+	memset(a, 0, sizeof(a));
+	memcpy(a, &n, sizeof(n));
+	a[15] = 0xa5;
+	return a;
+}
+
+static enum store_result cc(struct store *s, const struct meter_reader *r, unsigned article,
+			    int64_t now, int64_t window_start, unsigned limit, bool dry_run,
+			    unsigned *used)
+{
+	return s->ops->check_and_count(s, r, art(article), now, window_start, limit, dry_run,
+				       used);
+}
+
+/* Counts article with the usual limit and no window, expecting COUNTED. */
+static void count(struct store *s, const struct meter_reader *r, unsigned article,
+		  int64_t now, unsigned want_used)
+{
+	unsigned used = 99;
+
+	ck_assert_int_eq(cc(s, r, article, now, 0, 100, false, &used), STORE_COUNTED);
+	ck_assert_uint_eq(used, want_used);
+}
+
+/* The time of article in the reader's live entries, or -1 when absent. */
+static int64_t shown(struct store *s, const struct meter_reader *r, unsigned article,
+		     int64_t window_start)
+{
+	struct store_entry e[64];
+	int n = s->ops->show(s, r, window_start, e, 64);
+
+	ck_assert_int_ge(n, 0);
+	for (int i = 0; i < n; i++)
+		if (memcmp(e[i].article, art(article), 16) == 0)
+			return e[i].time;
+	return -1;
+}
+
+static int nshown(struct store *s, const struct meter_reader *r, int64_t window_start)
+{
+	struct store_entry e[64];
+	int n = s->ops->show(s, r, window_start, e, 64);
+
+	ck_assert_int_ge(n, 0);
+	return n;
+}
+
+/* ---- the conformance suite: _i is the store kind ---- */
+
+START_TEST(test_store_first_read)
+{
+	struct store *s = open_kind(_i);
+	unsigned used = 99;
+
+	ck_assert_int_eq(cc(s, &V1, 1, 1000, 0, LIMIT, false, &used), STORE_COUNTED);
+	ck_assert_uint_eq(used, 1);
+	ck_assert_int_eq(shown(s, &V1, 1, 0), 1000);
+	store_close(s);
+}
+END_TEST
+
+/* A re-read is free and keeps the time of the read that counted. */
+START_TEST(test_store_reread)
+{
+	struct store *s = open_kind(_i);
+	unsigned used = 99;
+
+	count(s, &V1, 1, 1000, 1);
+	ck_assert_int_eq(cc(s, &V1, 1, 2000, 0, LIMIT, false, &used), STORE_ALREADY);
+	ck_assert_uint_eq(used, 1);
+	ck_assert_int_eq(shown(s, &V1, 1, 0), 1000);
+	ck_assert_int_eq(nshown(s, &V1, 0), 1);
+	store_close(s);
+}
+END_TEST
+
+START_TEST(test_store_limit)
+{
+	struct store *s = open_kind(_i);
+	unsigned used = 99;
+
+	for (unsigned a = 1; a <= LIMIT; a++) {
+		ck_assert_int_eq(cc(s, &V1, a, 1000 + a, 0, LIMIT, false, &used), STORE_COUNTED);
+		ck_assert_uint_eq(used, a);
+	}
+	ck_assert_int_eq(cc(s, &V1, 4, 1100, 0, LIMIT, false, &used), STORE_LIMIT);
+	ck_assert_uint_eq(used, LIMIT);
+	/* At the limit, counted articles stay free. */
+	ck_assert_int_eq(cc(s, &V1, 2, 1100, 0, LIMIT, false, &used), STORE_ALREADY);
+	ck_assert_uint_eq(used, LIMIT);
+	ck_assert_int_eq(nshown(s, &V1, 0), LIMIT);
+	ck_assert_int_eq(shown(s, &V1, 4, 0), -1);
+	store_close(s);
+}
+END_TEST
+
+/* A limit of 0 is a hard wall for new articles. */
+START_TEST(test_store_limit_zero)
+{
+	struct store *s = open_kind(_i);
+	unsigned used = 99;
+
+	ck_assert_int_eq(cc(s, &V1, 1, 1000, 0, 0, false, &used), STORE_LIMIT);
+	ck_assert_uint_eq(used, 0);
+	ck_assert_int_eq(nshown(s, &V1, 0), 0);
+	/* One counted before the limit was lowered stays free. */
+	count(s, &V1, 2, 1000, 1);
+	ck_assert_int_eq(cc(s, &V1, 2, 1001, 0, 0, false, &used), STORE_ALREADY);
+	ck_assert_uint_eq(used, 1);
+	store_close(s);
+}
+END_TEST
+
+START_TEST(test_store_dry_run)
+{
+	struct store *s = open_kind(_i);
+	unsigned used = 99;
+
+	ck_assert_int_eq(cc(s, &V1, 1, 1000, 0, LIMIT, true, &used), STORE_COUNTED);
+	ck_assert_uint_eq(used, 0);
+	ck_assert_int_eq(nshown(s, &V1, 0), 0);
+	ck_assert_int_eq(cc(s, &V1, 1, 1000, 0, LIMIT, true, &used), STORE_COUNTED);
+
+	count(s, &V1, 1, 1000, 1);
+	ck_assert_int_eq(cc(s, &V1, 1, 1001, 0, LIMIT, true, &used), STORE_ALREADY);
+	ck_assert_uint_eq(used, 1);
+	count(s, &V1, 2, 1000, 2);
+	ck_assert_int_eq(cc(s, &V1, 3, 1001, 0, LIMIT, true, &used), STORE_COUNTED);
+	ck_assert_uint_eq(used, 2);
+	count(s, &V1, 3, 1000, 3);
+	ck_assert_int_eq(cc(s, &V1, 9, 1001, 0, LIMIT, true, &used), STORE_LIMIT);
+	ck_assert_uint_eq(used, LIMIT);
+	ck_assert_int_eq(nshown(s, &V1, 0), LIMIT);
+	ck_assert_int_eq(shown(s, &V1, 9, 0), -1);
+	store_close(s);
+}
+END_TEST
+
+/* Entries before window_start are gone: the article counts again, and it
+ * frees a place under the limit. One at window_start is still live. */
+START_TEST(test_store_window)
+{
+	struct store *s = open_kind(_i);
+	unsigned used = 99;
+
+	count(s, &V1, 1, 1000, 1);
+	count(s, &V1, 2, 2000, 2);
+	ck_assert_int_eq(cc(s, &V1, 3, 3000, 0, 2, false, &used), STORE_LIMIT);
+	ck_assert_int_eq(cc(s, &V1, 2, 3000, 2000, 2, false, &used), STORE_ALREADY);
+	ck_assert_uint_eq(used, 1);	/* article 1 expired and was deleted */
+	ck_assert_int_eq(nshown(s, &V1, 0), 1);
+	ck_assert_int_eq(cc(s, &V1, 3, 3000, 2000, 2, false, &used), STORE_COUNTED);
+	ck_assert_uint_eq(used, 2);
+	/* Later, article 2 has expired too and counts afresh, with the new time. */
+	ck_assert_int_eq(cc(s, &V1, 2, 5000, 2001, 2, false, &used), STORE_COUNTED);
+	ck_assert_uint_eq(used, 2);
+	ck_assert_int_eq(shown(s, &V1, 2, 0), 5000);
+	ck_assert_int_eq(shown(s, &V1, 3, 0), 3000);
+	store_close(s);
+}
+END_TEST
+
+/* Readers, and the two kinds of one id, have separate meters. */
+START_TEST(test_store_readers_independent)
+{
+	struct store *s = open_kind(_i);
+	unsigned used = 99;
+
+	count(s, &V1, 1, 1000, 1);
+	count(s, &V1, 2, 1000, 2);
+	ck_assert_int_eq(cc(s, &V1, 3, 1000, 0, 2, false, &used), STORE_LIMIT);
+	ck_assert_int_eq(cc(s, &V2, 1, 1000, 0, 2, false, &used), STORE_COUNTED);
+	ck_assert_uint_eq(used, 1);
+	ck_assert_int_eq(cc(s, &U1, 1, 1000, 0, 2, false, &used), STORE_COUNTED);
+	ck_assert_uint_eq(used, 1);
+	ck_assert_int_eq(nshown(s, &V1, 0), 2);
+	ck_assert_int_eq(nshown(s, &V2, 0), 1);
+	ck_assert_int_eq(nshown(s, &U1, 0), 1);
+	store_close(s);
+}
+END_TEST
+
+START_TEST(test_store_show)
+{
+	struct store *s = open_kind(_i);
+	struct store_entry e[4];
+
+	ck_assert_int_eq(nshown(s, &V1, 0), 0);
+	count(s, &V1, 1, 100, 1);
+	count(s, &V1, 2, 200, 2);
+	count(s, &V1, 3, 300, 3);
+	count(s, &V2, 4, 400, 1);
+	ck_assert_int_eq(nshown(s, &V1, 0), 3);
+	ck_assert_int_eq(shown(s, &V1, 1, 0), 100);
+	ck_assert_int_eq(shown(s, &V1, 2, 0), 200);
+	ck_assert_int_eq(shown(s, &V1, 3, 0), 300);
+	ck_assert_int_eq(shown(s, &V1, 4, 0), -1);
+	/* Only live entries, and showing deletes nothing. */
+	ck_assert_int_eq(nshown(s, &V1, 200), 2);
+	ck_assert_int_eq(shown(s, &V1, 1, 200), -1);
+	ck_assert_int_eq(nshown(s, &V1, 0), 3);
+	/* At most max. */
+	ck_assert_int_eq(s->ops->show(s, &V1, 0, e, 1), 1);
+	ck_assert_int_eq(s->ops->show(s, &V1, 0, e, 0), 0);
+	store_close(s);
+}
+END_TEST
+
+START_TEST(test_store_reset)
+{
+	struct store *s = open_kind(_i);
+
+	count(s, &V1, 1, 1000, 1);
+	count(s, &V1, 2, 1000, 2);
+	count(s, &V2, 1, 1000, 1);
+	count(s, &U1, 1, 1000, 1);
+	ck_assert_int_eq(s->ops->reset(s, &V1), 0);
+	ck_assert_int_eq(nshown(s, &V1, 0), 0);
+	ck_assert_int_eq(nshown(s, &V2, 0), 1);
+	ck_assert_int_eq(nshown(s, &U1, 0), 1);
+	count(s, &V1, 2, 1000, 1);
+	ck_assert_int_eq(s->ops->reset(s, &V1), 0);
+	ck_assert_int_eq(s->ops->reset(s, &V1), 0);	/* nothing to reset */
+	store_close(s);
+}
+END_TEST
+
+START_TEST(test_store_purge)
+{
+	struct store *s = open_kind(_i);
+
+	count(s, &V1, 1, 100, 1);
+	count(s, &V1, 2, 200, 2);
+	count(s, &V1, 3, 900, 3);
+	count(s, &V2, 1, 150, 1);
+	count(s, &U1, 1, 950, 1);
+	ck_assert_int_eq(s->ops->purge(s, 500, 2), 2);
+	ck_assert_int_eq(s->ops->purge(s, 500, 100), 1);
+	ck_assert_int_eq(s->ops->purge(s, 500, 100), 0);
+	ck_assert_int_eq(s->ops->purge(s, 500, 0), 0);
+	ck_assert_int_eq(nshown(s, &V1, 0), 1);
+	ck_assert_int_eq(shown(s, &V1, 3, 0), 900);
+	ck_assert_int_eq(nshown(s, &V2, 0), 0);
+	ck_assert_int_eq(shown(s, &U1, 1, 0), 950);
+	store_close(s);
+}
+END_TEST
+
+/* Small purges resume where the last stopped: together they sweep it all
+ * and never touch a live entry. */
+START_TEST(test_store_purge_sweeps)
+{
+	struct store *s = open_kind(_i);
+	long total = 0, got;
+	int calls = 0;
+
+	for (unsigned i = 0; i < 60; i++) {
+		struct meter_reader r = { i % 2 ? STORE_READER_USER : STORE_READER_VISITOR, { 0 } };
+		memcpy(r.id, &i, sizeof(i));
+		count(s, &r, 1, 100, 1);		/* old */
+		count(s, &r, 2, 1000, 2);	/* live */
+	}
+	while ((got = s->ops->purge(s, 500, 7)) > 0) {
+		ck_assert_int_le(got, 7);
+		total += got;
+		ck_assert_int_lt(++calls, 100);
+	}
+	ck_assert_int_eq(got, 0);
+	ck_assert_int_eq(total, 60);
+	for (unsigned i = 0; i < 60; i++) {
+		struct meter_reader r = { i % 2 ? STORE_READER_USER : STORE_READER_VISITOR, { 0 } };
+		memcpy(r.id, &i, sizeof(i));
+		ck_assert_int_eq(nshown(s, &r, 0), 1);
+		ck_assert_int_eq(shown(s, &r, 2, 0), 1000);
+	}
+	store_close(s);
+}
+END_TEST
+
+START_TEST(test_store_ping)
+{
+	struct store *s = open_kind(_i);
+
+	ck_assert_int_eq(s->ops->ping(s), 0);
+	store_close(s);
+	store_close(NULL);
+}
+END_TEST
+
+struct race {
+	struct store *s;
+	pthread_barrier_t *go;
+	unsigned article;
+	enum store_result res;
+	unsigned used;
+};
+
+static void *race_run(void *arg)
+{
+	struct race *r = arg;
+
+	pthread_barrier_wait(r->go);
+	r->res = cc(r->s, &V1, r->article, 1000, 0, LIMIT, false, &r->used);
+	return NULL;
+}
+
+/* NTHREADS threads, released at once, each count a distinct article of one
+ * reader; returns how many were COUNTED (the rest must be LIMIT). */
+static int race(struct store *s, unsigned first_article)
+{
+	pthread_t t[NTHREADS];
+	struct race r[NTHREADS];
+	pthread_barrier_t go;
+	int counted = 0;
+
+	if (pthread_barrier_init(&go, NULL, NTHREADS) != 0)
+		return -1;
+	for (unsigned i = 0; i < NTHREADS; i++) {
+		r[i] = (struct race){ s, &go, first_article + i, STORE_ERROR, 0 };
+		if (pthread_create(&t[i], NULL, race_run, &r[i]) != 0)
+			return -1;
+	}
+	for (unsigned i = 0; i < NTHREADS; i++)
+		pthread_join(t[i], NULL);
+	pthread_barrier_destroy(&go);
+	for (unsigned i = 0; i < NTHREADS; i++) {
+		if (r[i].res == STORE_COUNTED)
+			counted++;
+		else if (r[i].res != STORE_LIMIT || r[i].used != LIMIT)
+			return -1;
+	}
+	return counted;
+}
+
+START_TEST(test_store_threads)
+{
+	struct store *s = open_kind(_i);
+
+	for (int round = 0; round < 5; round++) {
+		ck_assert_int_eq(s->ops->reset(s, &V1), 0);
+		ck_assert_int_eq(race(s, 0), LIMIT);
+		ck_assert_int_eq(nshown(s, &V1, 0), LIMIT);
+	}
+	store_close(s);
+}
+END_TEST
+
+/* ---- memory store only ---- */
+
+/* Full: a new entry is an error, not an eviction; re-reads still work. */
+START_TEST(test_store_mem_full)
+{
+	struct store *s = NULL;
+	unsigned used = 99;
+
+	ck_assert_int_eq(store_mem_open(0, &s), -1);
+	ck_assert_int_eq(store_mem_open(3, &s), 0);
+	count(s, &V1, 1, 100, 1);
+	count(s, &V1, 2, 100, 2);
+	count(s, &V2, 1, 900, 1);
+	ck_assert_int_eq(cc(s, &V1, 3, 1000, 0, 10, false, &used), STORE_ERROR);
+	ck_assert_uint_eq(used, 0);
+	ck_assert_int_eq(cc(s, &U1, 3, 1000, 0, 10, false, &used), STORE_ERROR);
+	ck_assert_int_eq(cc(s, &V1, 1, 1000, 0, 10, false, &used), STORE_ALREADY);
+	ck_assert_int_eq(cc(s, &U1, 3, 1000, 0, 10, true, &used), STORE_COUNTED);
+	ck_assert_int_eq(s->ops->purge(s, 500, 100), 2);
+	ck_assert_int_eq(cc(s, &U1, 3, 1000, 0, 10, false, &used), STORE_COUNTED);
+	store_close(s);
+}
+END_TEST
+
+/* ---- LMDB only ---- */
+
+START_TEST(test_store_open_spec)
+{
+	char dir[320], spec[400], err[256], file[400];
+	struct store *s = NULL;
+	struct stat st;
+	FILE *f;
+
+	ck_assert_int_eq(store_open("memory", &s, err, sizeof(err)), 0);
+	store_close(s);
+	fresh_dir(dir, sizeof(dir));
+	snprintf(spec, sizeof(spec), "lmdb:%s/a/b", dir);
+	ck_assert_int_eq(store_open(spec, &s, err, sizeof(err)), 0);
+	store_close(s);
+	/* Missing parents created, the store's directory private. */
+	snprintf(file, sizeof(file), "%s/a/b", dir);
+	ck_assert_int_eq(stat(file, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0700);
+	snprintf(file, sizeof(file), "%s/a/b/data.mdb", dir);
+	ck_assert_int_eq(stat(file, &st), 0);
+
+	ck_assert_int_eq(store_open("redis://localhost", &s, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "store: expected memory or lmdb:DIR, got 'redis://localhost'");
+	ck_assert_int_eq(store_open("lmdb:", &s, err, sizeof(err)), -1);
+	ck_assert_int_eq(store_open("Memory", &s, err, sizeof(err)), -1);
+
+	/* A file where the directory should be. */
+	snprintf(file, sizeof(file), "%s/a/b/data.mdb/x", dir);
+	ck_assert_int_eq(store_lmdb_open(file, 0, &s, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "cannot create"));
+	snprintf(file, sizeof(file), "%s/plain", dir);
+	ck_assert_ptr_nonnull(f = fopen(file, "w"));
+	fclose(f);
+	ck_assert_int_eq(store_lmdb_open(file, 0, &s, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "is not a directory"));
+
+	ck_assert_str_eq(store_result_name(STORE_ALREADY), "already");
+	ck_assert_str_eq(store_result_name(STORE_COUNTED), "counted");
+	ck_assert_str_eq(store_result_name(STORE_LIMIT), "limit");
+	ck_assert_str_eq(store_result_name(STORE_ERROR), "error");
+}
+END_TEST
+
+START_TEST(test_store_lmdb_reopen)
+{
+	char dir[320];
+	struct store *s;
+	unsigned used = 99;
+
+	fresh_dir(dir, sizeof(dir));
+	s = open_lmdb(dir, 0);
+	count(s, &V1, 1, 1000, 1);
+	count(s, &V1, 2, 1001, 2);
+	store_close(s);
+	s = open_lmdb(dir, 0);
+	ck_assert_int_eq(cc(s, &V1, 1, 2000, 0, LIMIT, false, &used), STORE_ALREADY);
+	ck_assert_uint_eq(used, 2);
+	ck_assert_int_eq(shown(s, &V1, 2, 0), 1001);
+	store_close(s);
+}
+END_TEST
+
+static void write_byte(int fd, char c)
+{
+	while (write(fd, &c, 1) < 0 && errno == EINTR)
+		;
+}
+
+static char read_byte(int fd)
+{
+	char c = 0;
+
+	while (read(fd, &c, 1) < 0 && errno == EINTR)
+		;
+	return c;
+}
+
+/* A child's part in the two-process race: NTHREADS/2 threads, released
+ * when the parent says go. Exits with how many it counted, or 100. */
+static void race_child(const char *dir, unsigned first_article, int ready_fd, int go_fd)
+{
+	enum { N = NTHREADS / 2 };
+	struct store *s = NULL;
+	pthread_t t[N];
+	struct race r[N];
+	pthread_barrier_t go;
+	char err[256];
+	int counted = 0;
+
+	if (store_lmdb_open(dir, 0, &s, err, sizeof(err)) != 0 ||
+	    pthread_barrier_init(&go, NULL, N + 1) != 0)
+		_exit(100);
+	for (unsigned i = 0; i < N; i++) {
+		r[i] = (struct race){ s, &go, first_article + i, STORE_ERROR, 0 };
+		if (pthread_create(&t[i], NULL, race_run, &r[i]) != 0)
+			_exit(100);
+	}
+	write_byte(ready_fd, 'r');
+	if (read_byte(go_fd) != 'g')
+		_exit(100);
+	pthread_barrier_wait(&go);
+	for (unsigned i = 0; i < N; i++) {
+		pthread_join(t[i], NULL);
+		if (r[i].res == STORE_COUNTED)
+			counted++;
+		else if (r[i].res != STORE_LIMIT)
+			_exit(100);
+	}
+	store_close(s);
+	_exit(counted);
+}
+
+/* Two processes x NTHREADS/2 threads, one reader, NTHREADS articles: the
+ * limit holds across processes. */
+START_TEST(test_store_lmdb_processes)
+{
+	int ready[2], go[2], total = 0;
+	pid_t pid[2];
+	char dir[320];
+	struct store *s;
+
+	fresh_dir(dir, sizeof(dir));
+	s = open_lmdb(dir, 0);		/* created before the children race to */
+	store_close(s);
+	for (int round = 0; round < 3; round++) {
+		total = 0;
+		ck_assert_int_eq(pipe(ready), 0);
+		ck_assert_int_eq(pipe(go), 0);
+		for (int p = 0; p < 2; p++) {
+			pid[p] = fork();
+			ck_assert_int_ge(pid[p], 0);
+			if (pid[p] == 0)
+				race_child(dir, 100 * (unsigned)round + 50 * (unsigned)p, ready[1],
+					   go[0]);
+		}
+		ck_assert_int_eq(read_byte(ready[0]), 'r');
+		ck_assert_int_eq(read_byte(ready[0]), 'r');
+		write_byte(go[1], 'g');
+		write_byte(go[1], 'g');
+		for (int p = 0; p < 2; p++) {
+			int st;
+			ck_assert_int_eq(waitpid(pid[p], &st, 0), pid[p]);
+			ck_assert(WIFEXITED(st));
+			ck_assert_int_le(WEXITSTATUS(st), LIMIT);
+			total += WEXITSTATUS(st);
+		}
+		close(ready[0]);
+		close(ready[1]);
+		close(go[0]);
+		close(go[1]);
+		ck_assert_int_eq(total, LIMIT);
+		s = open_lmdb(dir, 0);
+		ck_assert_int_eq(nshown(s, &V1, 0), LIMIT);
+		ck_assert_int_eq(s->ops->reset(s, &V1), 0);
+		store_close(s);
+	}
+}
+END_TEST
+
+/* A count committed by a process that is then killed with SIGKILL (no
+ * close, no sync) is there for the next process. */
+START_TEST(test_store_lmdb_kill9)
+{
+	int ready[2], st;
+	char dir[320];
+	struct store *s;
+	unsigned used = 99;
+	pid_t pid;
+
+	fresh_dir(dir, sizeof(dir));
+	ck_assert_int_eq(pipe(ready), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		char err[256];
+		if (store_lmdb_open(dir, 0, &s, err, sizeof(err)) != 0 ||
+		    cc(s, &V1, 1, 1000, 0, LIMIT, false, &used) != STORE_COUNTED ||
+		    cc(s, &V1, 2, 1001, 0, LIMIT, false, &used) != STORE_COUNTED)
+			_exit(100);
+		write_byte(ready[1], 'r');
+		for (;;)
+			pause();
+	}
+	ck_assert_int_eq(read_byte(ready[0]), 'r');
+	ck_assert_int_eq(kill(pid, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	close(ready[0]);
+	close(ready[1]);
+	s = open_lmdb(dir, 0);
+	ck_assert_int_eq(cc(s, &V1, 1, 2000, 0, LIMIT, false, &used), STORE_ALREADY);
+	ck_assert_uint_eq(used, 2);
+	ck_assert_int_eq(shown(s, &V1, 2, 0), 1001);
+	store_close(s);
+}
+END_TEST
+
+/* A process killed at any moment, perhaps inside a write transaction,
+ * leaves a store the next process can write to (LMDB's robust mutex). */
+START_TEST(test_store_lmdb_kill9_busy)
+{
+	int ready[2], st;
+	char dir[320];
+	struct store *s;
+	unsigned used = 99;
+	pid_t pid;
+
+	fresh_dir(dir, sizeof(dir));
+	ck_assert_int_eq(pipe(ready), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		char err[256];
+		if (store_lmdb_open(dir, 0, &s, err, sizeof(err)) != 0)
+			_exit(100);
+		for (unsigned i = 0;; i++) {
+			struct meter_reader r = { STORE_READER_VISITOR, { 0 } };
+			memcpy(r.id, &i, sizeof(i));
+			cc(s, &r, i, 1000, 0, LIMIT, false, &used);
+			if (i == 0)
+				write_byte(ready[1], 'r');
+		}
+	}
+	ck_assert_int_eq(read_byte(ready[0]), 'r');
+	usleep(100 * 1000);
+	ck_assert_int_eq(kill(pid, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	close(ready[0]);
+	close(ready[1]);
+	s = open_lmdb(dir, 0);
+	ck_assert_int_eq(s->ops->ping(s), 0);
+	ck_assert_int_eq(cc(s, &U1, 1, 2000, 0, LIMIT, false, &used), STORE_COUNTED);
+	ck_assert_int_ge(s->ops->purge(s, 1001, 1000), 1);
+	store_close(s);
+}
+END_TEST
+
+/* A map too small for the entries: STORE_ERROR, no crash, and the store
+ * works again once purge has made room. */
+START_TEST(test_store_lmdb_map_full)
+{
+	char dir[320];
+	struct store *s;
+	unsigned used = 99, i;
+	enum store_result res = STORE_COUNTED;
+
+	fresh_dir(dir, sizeof(dir));
+	s = open_lmdb(dir, 1);
+	for (i = 0; i < 200000; i++) {
+		struct meter_reader r = { STORE_READER_VISITOR, { 0 } };
+		memcpy(r.id, &i, sizeof(i));
+		res = cc(s, &r, 1, 100, 0, LIMIT, false, &used);
+		if (res != STORE_COUNTED)
+			break;
+	}
+	ck_assert_int_eq(res, STORE_ERROR);
+	ck_assert_uint_eq(used, 0);
+	ck_assert_uint_gt(i, 5000);
+	ck_assert_int_eq(s->ops->ping(s), 0);
+	/* Reading what is there still works. */
+	struct meter_reader r0 = { STORE_READER_VISITOR, { 0 } };
+	ck_assert_int_eq(cc(s, &r0, 1, 200, 0, LIMIT, false, &used), STORE_ALREADY);
+	/* A purge too large for the full map retries smaller batches. */
+	long got = s->ops->purge(s, 200, 5000), total = got;
+	ck_assert_int_gt(got, 0);
+	while (total < 5000 && (got = s->ops->purge(s, 200, 5000)) > 0)
+		total += got;
+	ck_assert_int_ge(total, 5000);
+	ck_assert_int_eq(cc(s, &V1, 7, 300, 0, LIMIT, false, &used), STORE_COUNTED);
+	ck_assert_int_eq(cc(s, &V2, 7, 300, 0, LIMIT, false, &used), STORE_COUNTED);
+	store_close(s);
+}
+END_TEST
+
+static Suite *store_suite(void)
+{
+	static const struct {
+		const char *name;
+		int kind;
+	} kinds[KIND_COUNT] = { { "memory", KIND_MEMORY }, { "lmdb", KIND_LMDB } };
+	Suite *s = suite_create("store");
+	TCase *tc;
+
+	/* The conformance suite: the same tests, once per store. */
+	for (int k = 0; k < KIND_COUNT; k++) {
+		tc = tcase_create(kinds[k].name);
+		tcase_set_timeout(tc, 120);
+#define CONFORM(t) tcase_add_loop_test(tc, t, kinds[k].kind, kinds[k].kind + 1)
+		CONFORM(test_store_first_read);
+		CONFORM(test_store_reread);
+		CONFORM(test_store_limit);
+		CONFORM(test_store_limit_zero);
+		CONFORM(test_store_dry_run);
+		CONFORM(test_store_window);
+		CONFORM(test_store_readers_independent);
+		CONFORM(test_store_show);
+		CONFORM(test_store_reset);
+		CONFORM(test_store_purge);
+		CONFORM(test_store_purge_sweeps);
+		CONFORM(test_store_ping);
+		CONFORM(test_store_threads);
+#undef CONFORM
+		suite_add_tcase(s, tc);
+	}
+
+	tc = tcase_create("memory only");
+	tcase_add_test(tc, test_store_mem_full);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("lmdb only");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_store_open_spec);
+	tcase_add_test(tc, test_store_lmdb_reopen);
+	tcase_add_test(tc, test_store_lmdb_processes);
+	tcase_add_test(tc, test_store_lmdb_kill9);
+	tcase_add_test(tc, test_store_lmdb_kill9_busy);
+	tcase_add_test(tc, test_store_lmdb_map_full);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(store_suite());
+	const char *tmp = getenv("TMPDIR");
+	int failed;
+
+	snprintf(base_dir, sizeof(base_dir), "%s/store_test-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (mkdtemp(base_dir) == NULL) {
+		perror("store_test: mkdtemp");
+		return EXIT_FAILURE;
+	}
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	nftw(base_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
