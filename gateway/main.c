@@ -19,8 +19,11 @@
 #include "upstream.h"
 
 #define PAYWALLD_VERSION "0.1.0"
-#define MAIN_PURGE_EVERY_S 60
-#define MAIN_PURGE_BATCH 10000
+/* Each purge also syncs the LMDB store to disk (it runs MDB_NOSYNC), so
+ * this bounds what an OS crash can lose; small batches keep each hold on
+ * the store's write lock to milliseconds. */
+#define MAIN_PURGE_EVERY_S 1
+#define MAIN_PURGE_BATCH 1000
 
 struct options {
 	const char *config;
@@ -171,9 +174,13 @@ static void main_purge_meter(struct snapshot_slot *slot, struct store *store)
 	if (store == NULL)
 		return;
 	s = snapshot_acquire(slot);
+	bool enabled = s->cfg->meter.enabled;
 	age = meter_period_max_age(&s->cfg->meter.anonymous.period);
 	a2 = meter_period_max_age(&s->cfg->meter.registered.period);
 	snapshot_release(s);
+	/* A reload that dropped the meter leaves no period: purge nothing. */
+	if (!enabled || age <= 0 || a2 <= 0)
+		return;
 	n = store->ops->purge(store, (int64_t)time(NULL) - (age > a2 ? age : a2), MAIN_PURGE_BATCH);
 	if (n < 0)
 		log_error("meter", "purge of expired meter entries failed");

@@ -62,7 +62,7 @@ struct store_ops {
 	/*
 	 * Deletes up to max_entries entries older than before, whatever the
 	 * reader; returns how many, or -1. Bounded so a purge never holds the
-	 * write lock long: it also visits at most STORE_PURGE_VISIT(max_entries)
+	 * write lock long: it also visits at most store_purge_visit(max_entries)
 	 * entries, resuming where the previous call stopped, so repeated calls
 	 * sweep the whole store. Call it about once a second from one
 	 * maintenance thread: for LMDB it is also the durability point (below).
@@ -74,7 +74,11 @@ struct store_ops {
 	void (*close)(struct store *s);
 };
 
-#define STORE_PURGE_VISIT(max) ((max) < 64 ? 1024 : 16 * (max))
+/* How many entries one purge call may visit for max deletions. */
+static inline size_t store_purge_visit(size_t max)
+{
+	return max < 64 ? 1024 : max > SIZE_MAX / 16 ? SIZE_MAX : 16 * max;
+}
 
 /* The public part; each implementation's data follows it privately. */
 struct store {
@@ -96,18 +100,23 @@ int store_mem_open(size_t max_entries, struct store **out);
 /*
  * The embedded store: an LMDB environment in dir (data.mdb and lock.mdb),
  * created with mode 0700 (and missing parents) when absent, with a map of
- * map_mb MiB (0 means STORE_LMDB_MAP_MB_DEFAULT). Open it once per process;
- * several gateway processes on one host may open the same dir: LMDB's lock
- * file serializes their writers, so the limit holds across processes too.
- * A full map makes writes STORE_ERROR (logged), never a crash.
+ * map_mb MiB (0 means STORE_LMDB_MAP_MB_DEFAULT); a MiB holds about 10,000
+ * entries (measured with random reader ids), so the default 256 holds about
+ * 2.5 million. Open a dir ONCE per process and keep that store across
+ * config reloads: LMDB forbids opening one environment twice in a process
+ * (closing the second copy drops the first's file locks). Several gateway
+ * processes on one host may open the same dir: LMDB's lock file serializes
+ * their writers, so the limit holds across processes too. A full map makes
+ * writes STORE_ERROR (logged), never a crash; purge still frees room.
  *
  * Durability: the environment runs with MDB_NOSYNC, so a count costs no
  * fsync; purge and close flush with mdb_env_sync. A committed count is in
  * the shared page cache at once, so it survives a restart or a kill -9 of
  * the process. An OS crash or power loss can lose the counts made since the
- * last purge (about a second) and, as LMDB warns for MDB_NOSYNC, may leave
- * the file inconsistent: the meter is disposable, so after such a crash an
- * operator who sees open errors removes dir and readers start fresh meters.
+ * last purge (so purge about once a second) and, as LMDB warns for
+ * MDB_NOSYNC, may leave the file inconsistent: the meter is disposable, so
+ * after such a crash an operator who sees open errors removes dir and
+ * readers start fresh meters.
  * The cost of syncing every count (MDB_NOMETASYNC) is an fdatasync per new
  * article read, serialized under LMDB's single writer.
  *

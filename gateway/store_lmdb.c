@@ -279,7 +279,7 @@ static int lmdb_key_cmp(const MDB_val *k, const uint8_t key[LMDB_KEY_LEN])
 static int lmdb_purge_scan(MDB_cursor *cur, const struct lmdb_sweep *pos, int64_t before,
 			   size_t max, size_t *deleted, struct lmdb_sweep *next)
 {
-	size_t visited = 0, budget = STORE_PURGE_VISIT(max);
+	size_t visited = 0, budget = store_purge_visit(max);
 	bool wrapped = false;
 	uint8_t start[LMDB_KEY_LEN];
 	MDB_val k = { sizeof(start), start }, v;

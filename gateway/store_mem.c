@@ -3,6 +3,7 @@
 #include "store.h"
 
 #include <assert.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -196,7 +197,7 @@ static int mem_show(struct store *s, const struct meter_reader *r, int64_t windo
 		if (rd->e[i].time >= window_start)
 			out[n++] = rd->e[i];
 	pthread_mutex_unlock(&m->lock);
-	return (int)(n > INT32_MAX ? INT32_MAX : n);
+	return (int)(n > INT_MAX ? INT_MAX : n);
 }
 
 static int mem_reset(struct store *s, const struct meter_reader *r)
@@ -216,7 +217,7 @@ static int mem_reset(struct store *s, const struct meter_reader *r)
 static long mem_purge(struct store *s, int64_t before, size_t max_entries)
 {
 	struct store_mem *m = mem_of(s);
-	size_t deleted = 0, visited = 0, budget = STORE_PURGE_VISIT(max_entries), start;
+	size_t deleted = 0, visited = 0, budget = store_purge_visit(max_entries), start;
 
 	pthread_mutex_lock(&m->lock);
 	start = m->purge_bucket;
