@@ -326,3 +326,17 @@ t_meter_show_and_reset_for_reader_support() {
 	expect_contains "forged visitor refused" "$out$("$BIN/paywallctl" meter show -c "$WORK/gw.yaml" --visitor "${v%?}x" 2>&1)" "not signed"
 	check_sanitizers
 }
+
+t_limit_zero_is_a_hard_wall_and_secure_cookies() {
+	gated_config "$WORK/gw.yaml" memory
+	sed -i 's/anonymous: {limit: 3, period: 30d}/anonymous: {limit: 0, period: 30d}/; s/secure_cookie: false/secure_cookie: true/' "$WORK/gw.yaml"
+	start_gateway gw "$WORK/gw.yaml" || return
+	read_article "$WORK/jar" "$A1"
+	expect_eq "limit 0" "teaser/meter-exhausted/0" "$(decision)"
+	expect_contains "Secure cookie" "$(header Set-Cookie "$WORK/h")" "; Secure"
+	expect_contains "two years" "$(header Set-Cookie "$WORK/h")" "Max-Age=63244800"
+	local reg
+	reg=$(mint "$WORK/keys/k1.pem" k1 rita --ttl 1h)
+	read_article "$WORK/jar2" "$A1" -H "Authorization: Bearer $reg"
+	expect_eq "registered readers keep their own limit" "full/meter/4" "$(decision)"
+}
