@@ -7,7 +7,10 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <unistd.h>
 
 #include "route.h"
@@ -259,6 +262,26 @@ static int policy_parse_promotion_list(struct cfg_ctx *c, yaml_node_t *n,
 	return rc;
 }
 
+#define CONFIG_INCLUDE_MAX (1024 * 1024)
+
+/* Like the main config: a regular file of bounded size, opened without
+ * blocking, so a FIFO or a device named by mistake cannot hang a reload. */
+static FILE *policy_open_include(const char *path)
+{
+	struct stat st;
+	FILE *f;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > CONFIG_INCLUDE_MAX ||
+	    (f = fdopen(fd, "r")) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	return f;
+}
+
 /* `promotions: {include: FILE}`: editors may own that file alone. Errors in
  * it are reported with its own name, line and column. */
 static int policy_parse_include(struct cfg_ctx *c, yaml_node_t *inc, struct policy_promotions *p)
@@ -275,13 +298,14 @@ static int policy_parse_include(struct cfg_ctx *c, yaml_node_t *inc, struct poli
 		cfg_error(c, inc, "include: expected a file path");
 		return -1;
 	}
-	if ((dir = strdup(path)) == NULL || (f = fopen(path, "re")) == NULL) {
-		cfg_error(c, inc, "include: cannot open %s", path);
+	if ((dir = strdup(path)) == NULL || (f = policy_open_include(path)) == NULL) {
+		cfg_error(c, inc, "include: cannot open %s (a regular file of at most %d bytes)",
+			  path, CONFIG_INCLUDE_MAX);
 		goto out;
 	}
 	slash = strrchr(dir, '/');
 	if (slash != NULL)
-		*slash = '\0';
+		slash[slash == dir ? 1 : 0] = '\0';
 	sub.file = path;
 	sub.dir = slash != NULL ? dir : ".";
 	if (!yaml_parser_initialize(&parser))
@@ -302,6 +326,15 @@ static int policy_parse_include(struct cfg_ctx *c, yaml_node_t *inc, struct poli
 	else
 		rc = policy_parse_promotion_list(&sub, root, p);
 	yaml_document_delete(&doc);
+	/* A second document would be silently ignored: refuse it, as config.c does. */
+	if (rc == 0 && yaml_parser_load(&parser, &doc)) {
+		if (yaml_document_get_root_node(&doc) != NULL) {
+			cfg_error(&sub, yaml_document_get_root_node(&doc),
+				  "more than one YAML document in the file");
+			rc = -1;
+		}
+		yaml_document_delete(&doc);
+	}
 	yaml_parser_delete(&parser);
 	if (rc == 0 && (p->include = strdup(path)) == NULL)
 		rc = -1;

@@ -94,8 +94,12 @@ int timefmt_format_utc(int64_t t, char out[TIMEFMT_RFC3339_MAX])
 {
 	time_t tt = (time_t)t;
 	struct tm tm;
+	int n;
 
-	if (gmtime_r(&tt, &tm) == NULL)
+	/* Four-digit years only: the parser takes exactly what this writes. */
+	if (gmtime_r(&tt, &tm) == NULL || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999)
 		return -1;
-	return strftime(out, TIMEFMT_RFC3339_MAX, "%Y-%m-%dT%H:%M:%SZ", &tm) > 0 ? 0 : -1;
+	n = snprintf(out, TIMEFMT_RFC3339_MAX, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
+		     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	return n > 0 && n < TIMEFMT_RFC3339_MAX ? 0 : -1;
 }

@@ -40,6 +40,14 @@ int visitor_config_parse(struct cfg_ctx *c, yaml_node_t *n, void *value)
 		cfg_error(c, n, "visitor: cookie is not a valid cookie name");
 		return -1;
 	}
+	/* Browsers drop __Host-/__Secure- cookies without Secure: every reader
+	 * would be a new visitor and the meter would never run out. */
+	struct cookie_attrs a = { "/", VISITOR_MAX_AGE_S, true, vc->secure_cookie, "Lax" };
+	char probe[VISITOR_SET_COOKIE_MAX];
+	if (cookie_build(vc->cookie, "x", &a, probe, sizeof(probe)) != 0) {
+		cfg_error(c, n, "visitor: cookie %s needs secure_cookie: true", vc->cookie);
+		return -1;
+	}
 	return 0;
 }
 

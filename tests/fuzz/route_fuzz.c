@@ -20,6 +20,9 @@
  *    route_pattern_is_valid accepts a normalized path without '%' of at
  *    most ROUTE_PATTERN_MAX bytes, and only strings that normalize to
  *    themselves;
+ *  - acceptance and result agree with a reference normalizer written
+ *    another way (split into segments, then a stack of them), whose UTF-8
+ *    check decodes code points instead of following Unicode table 3-7;
  *  - on short inputs, route_glob_match agrees with a naive recursive
  *    matcher (with the same trailing-slash rule).
  */
@@ -47,6 +50,11 @@ static int hex_value(char c)
 	if (c >= 'A' && c <= 'F')
 		return c - 'A' + 10;
 	return -1;	/* lower case counts as not hex: the output never has it */
+}
+
+static int hex_any(char c)
+{
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : hex_value(c);
 }
 
 static bool is_unreserved(unsigned char c)
@@ -91,6 +99,112 @@ static void check_path(const char *p, size_t len)
 	}
 }
 
+/* Whether b[0..n) is UTF-8: code points decoded, then range-checked. */
+static bool ref_utf8(const unsigned char *b, size_t n)
+{
+	static const unsigned long min[] = { 0, 0, 0x80, 0x800, 0x10000 };
+
+	for (size_t i = 0; i < n;) {
+		size_t len = b[i] < 0x80 ? 1 : b[i] >= 0xc0 && b[i] < 0xe0 ? 2 :
+			     b[i] >= 0xe0 && b[i] < 0xf0 ? 3 : b[i] >= 0xf0 && b[i] < 0xf8 ? 4 : 0;
+		unsigned long cp;
+
+		if (len == 0 || i + len > n)
+			return false;
+		cp = len == 1 ? b[i] : b[i] & (0x7fu >> len);
+		for (size_t k = 1; k < len; k++) {
+			if ((b[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (b[i + k] & 0x3f);
+		}
+		if (len > 1 && (cp < min[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)))
+			return false;
+		i += len;
+	}
+	return true;
+}
+
+/*
+ * Reference for one segment s[0..n): the part before any ';', decoded into
+ * text (unreserved bytes as is, others as upper-case escapes) at t, its
+ * length returned; (size_t)-1 when the segment must be refused.
+ */
+static size_t ref_segment(const char *s, size_t n, char *t)
+{
+	unsigned char bytes[ROUTE_TARGET_MAX];
+	size_t nb = 0, nt = 0;
+
+	for (size_t i = 0; i < n && s[i] != ';'; i++) {
+		unsigned char b = (unsigned char)s[i];
+		if (b == '%') {
+			int hi = i + 1 < n ? hex_any(s[i + 1]) : -1;
+			int lo = i + 2 < n ? hex_any(s[i + 2]) : -1;
+			if (hi < 0 || lo < 0)
+				return (size_t)-1;
+			b = (unsigned char)(hi << 4 | lo);
+			if (b == '/' || b == '\\' || b == '\0' || b == ';')
+				return (size_t)-1;
+			i += 2;
+			if (!is_unreserved(b)) {
+				nt += (size_t)snprintf(t + nt, 4, "%%%02X", b);
+				bytes[nb++] = b;
+				continue;
+			}
+		}
+		t[nt++] = (char)b;
+		bytes[nb++] = b;
+	}
+	return ref_utf8(bytes, nb) ? nt : (size_t)-1;
+}
+
+/*
+ * Reference normalizer of path[0..len) into out (NUL-terminated): false
+ * when refused. Kept segments are a stack of (offset, length) into text.
+ */
+static bool ref_normalize(const char *path, size_t len, char *out)
+{
+	static char text[4 * ROUTE_TARGET_MAX];
+	static size_t off[ROUTE_TARGET_MAX], seglen[ROUTE_TARGET_MAX];
+	size_t nseg = 0, used = 0, o = 0;
+	bool trailing = false;
+
+	for (size_t i = 0; i < len; i++)
+		if (!is_pchar((unsigned char)path[i]) && path[i] != ';')
+			return false;
+	for (size_t i = 1; i <= len;) {
+		size_t end = i, n, dots = 0;
+		while (end < len && path[end] != '/')
+			end++;
+		n = ref_segment(path + i, end - i, text + used);
+		if (n == (size_t)-1)
+			return false;
+		while (dots < n && text[used + n - 1 - dots] == '.')
+			dots++;
+		trailing = dots == n;
+		if (dots == n && n == 2 && nseg > 0)
+			nseg--;
+		if (dots < n) {
+			off[nseg] = used;
+			seglen[nseg++] = n - dots;
+			used += n;
+		}
+		i = end + 1;
+	}
+	for (size_t k = 0; k < nseg; k++) {
+		out[o++] = '/';
+		memcpy(out + o, text + off[k], seglen[k]);
+		o += seglen[k];
+	}
+	if (o == 0 || trailing)
+		out[o++] = '/';
+	out[o] = '\0';
+	for (size_t k = 0; k + 4 < o; k++)
+		if (memcmp(out + k, "%25", 3) == 0 && hex_any(out[k + 3]) >= 0 &&
+		    hex_any(out[k + 4]) >= 0)
+			return false;
+	return true;
+}
+
 /* Normalizes into a heap block of exactly outlen bytes; checks the boundary. */
 static void check_out_size(const char *target, const char *want, size_t want_plen)
 {
@@ -132,8 +246,17 @@ static void check_target(const char *target)
 
 	if (out == NULL || again == NULL)
 		goto out;
-	if (route_normalize(target, out, ROUTE_TARGET_MAX + 1, &plen) != NULL)
+	bool ref_ok = target[0] == '/' && strlen(target) <= ROUTE_TARGET_MAX &&
+		      ref_normalize(target, in_plen, again);
+	if (route_normalize(target, out, ROUTE_TARGET_MAX + 1, &plen) != NULL) {
+		if (ref_ok)
+			fail("target refused that the reference accepts", target);
 		goto out;
+	}
+	if (!ref_ok)
+		fail("target accepted that the reference refuses", target);
+	if (plen != strlen(again) || memcmp(out, again, plen) != 0)
+		fail("result differs from the reference's", target);
 	if (plen > in_plen)
 		fail("normalized path longer than the input's", target);
 	if (strcmp(out + plen, target + in_plen) != 0 || strcspn(out, "?") != plen)

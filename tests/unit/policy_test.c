@@ -240,8 +240,12 @@ START_TEST(test_policy_decide_table)
 		seen[r->access][r->who]++;
 		for (int k = 0; k < 4; k++) {
 			struct policy_input in = {
-				r->access, &route_ents, &sub_ents, &id,
-				(k & 1) ? &promo : NULL, (k & 2) != 0,
+				.access = r->access,
+				.route_entitlements = &route_ents,
+				.subscriber_entitlements = &sub_ents,
+				.id = &id,
+				.promotion = (k & 1) ? &promo : NULL,
+				.crawler = (k & 2) != 0,
 			};
 			struct policy_result out;
 			char got[64];
@@ -278,7 +282,10 @@ START_TEST(test_policy_decide_edges)
 	char *both_v[] = { "digital", "premium" };
 	const struct cfg_strs both = { both_v, 2 }, empty = { NULL, 0 };
 	struct identity id = reader(PREMIUM);
-	struct policy_input in = { POLICY_SUBSCRIBERS, &both, &both, &id, NULL, false };
+	struct policy_input in = {
+		.access = POLICY_SUBSCRIBERS, .route_entitlements = &both,
+		.subscriber_entitlements = &both, .id = &id,
+	};
 	struct policy_result out;
 
 	policy_decide(&in, &out);
@@ -747,7 +754,7 @@ START_TEST(test_policy_promotion_include_errors)
 
 	/* missing, and not a path: reported in the main file */
 	join(path, sizeof(path), dir, "promos.yaml");
-	snprintf(want[0], sizeof(want[0]), "t.yaml:2:23: include: cannot open %s", path);
+	snprintf(want[0], sizeof(want[0]), "t.yaml:2:23: include: cannot open %s (a regular file of at most 1048576 bytes)", path);
 	expect_errors_in(dir, UPSTREAM "promotions: {include: promos.yaml}\n", want[0]);
 	expect_errors_in(dir, UPSTREAM "promotions: {include: [a]}\n",
 			 "t.yaml:2:23: include: expected a file path");
@@ -755,14 +762,14 @@ START_TEST(test_policy_promotion_include_errors)
 }
 END_TEST
 
-#ifdef POLICY_TEST_BUGS
+/* Regression tests for bugs these tests found (fixed): build with
+ * They run in the suite. */
 /*
- * BUG: policy_parse_include (gateway/policy.c) loads only the first YAML
+ * FIXED (regression): policy_parse_include (gateway/policy.c) loads only the first YAML
  * document of an included promotions file: promotions after a "---" are
  * silently dropped, where config.c refuses a second document in the main
  * file ("more than one YAML document in the file"). An editor who appends a
- * promotion after "---" sees no error and no promotion. Left unregistered
- * until fixed: build with -DPOLICY_TEST_BUGS to run it.
+ * promotion after "---" sees no error and no promotion.
  */
 START_TEST(test_policy_promotion_include_two_documents)
 {
@@ -781,7 +788,33 @@ START_TEST(test_policy_promotion_include_two_documents)
 	rm_dir(dir, include_names);
 }
 END_TEST
-#endif
+
+/*
+ * FIXED (regression): policy_parse_include (gateway/policy.c) opens the included file with
+ * a blocking fopen and no file-type or size check, so `include:` naming a
+ * FIFO hangs the load (paywalld -n, reloads) for ever; config_read_file in
+ * config.c opens with O_NONBLOCK and refuses anything but a regular file of
+ * at most CONFIG_FILE_MAX bytes for exactly this reason. Expected: an error
+ * at the include value; today Check's timeout kills the test.
+ */
+START_TEST(test_policy_promotion_include_fifo)
+{
+	char dir[64], path[512];
+	struct cfg_errors errs;
+	struct config *cfg = NULL;
+	static const char yaml[] = UPSTREAM "promotions: {include: promos.yaml}\n";
+
+	make_tmpdir(dir, sizeof(dir));
+	join(path, sizeof(path), dir, "promos.yaml");
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	cfg_errors_init(&errs);
+	ck_assert_int_eq(config_load_buffer(NAME, dir, yaml, strlen(yaml), &cfg, &errs), -1);
+	ck_assert_uint_eq(errs.n, 1);
+	ck_assert(strncmp(errs.msg[0], "t.yaml:2:23: include: ", 22) == 0);
+	cfg_errors_free(&errs);
+	rm_dir(dir, include_names);
+}
+END_TEST
 
 /* ---- routes ---- */
 
@@ -1120,9 +1153,8 @@ static Suite *policy_suite(void)
 	tcase_add_test(promotions, test_policy_promotion_banner);
 	tcase_add_test(promotions, test_policy_promotion_include);
 	tcase_add_test(promotions, test_policy_promotion_include_errors);
-#ifdef POLICY_TEST_BUGS
 	tcase_add_test(promotions, test_policy_promotion_include_two_documents);
-#endif
+	tcase_add_test(promotions, test_policy_promotion_include_fifo);
 	suite_add_tcase(s, promotions);
 
 	tcase_add_test(routes, test_policy_routes);

@@ -290,13 +290,12 @@ START_TEST(test_timefmt_round_trip)
 }
 END_TEST
 
-#ifdef TIMEFMT_TEST_BUGS
 /*
- * BUG: timefmt_format_utc (gateway/timefmt.c) formats years 0001-0999 with
+ * FIXED (regression): timefmt_format_utc (gateway/timefmt.c) formats years 0001-0999 with
  * fewer than four digits ("100-01-01T00:00:00Z" for -59011459200): strftime's
  * %Y does not pad. The header promises "YYYY-MM-DDTHH:MM:SSZ" and the parser
  * refuses the result, so the round trip breaks. Left unregistered until
- * fixed: build with -DTIMEFMT_TEST_BUGS to run it.
+ * fixed; it runs in the suite.
  */
 START_TEST(test_timefmt_format_years_before_1000)
 {
@@ -311,7 +310,6 @@ START_TEST(test_timefmt_format_years_before_1000)
 	ck_assert_int_eq(back, FIRST_0001);
 }
 END_TEST
-#endif
 
 static Suite *timefmt_suite(void)
 {
@@ -328,9 +326,7 @@ static Suite *timefmt_suite(void)
 
 	tcase_add_test(format, test_timefmt_format);
 	tcase_add_test(format, test_timefmt_round_trip);
-#ifdef TIMEFMT_TEST_BUGS
 	tcase_add_test(format, test_timefmt_format_years_before_1000);
-#endif
 	suite_add_tcase(s, format);
 	return s;
 }
