@@ -13,6 +13,8 @@
 
 static const struct cfg_field config_server_fields[] = {
 	{ "listen", CFG_LISTEN, offsetof(struct config_server, listen), false, 0, 0, NULL, NULL },
+	{ "admin_listen", CFG_LISTEN, offsetof(struct config_server, admin_listen), false, 0, 0,
+	  NULL, NULL },
 	{ "trusted_proxies", CFG_CIDRS, offsetof(struct config_server, trusted_proxies),
 	  false, 0, 0, NULL, NULL },
 	{ "max_connections", CFG_INT, offsetof(struct config_server, max_connections),
@@ -67,6 +69,7 @@ static void config_free_meter(void *v) { meter_config_free(v); }
 static void config_free_routes(void *v) { policy_routes_free(v); }
 static void config_free_promotions(void *v) { policy_promotions_free(v); }
 static void config_free_crawlers(void *v) { policy_crawlers_free(v); }
+static void config_free_teaser(void *v) { rewrite_config_free(v); }
 
 /*
  * The top-level sections: one line per feature, pointing at its own
@@ -91,12 +94,14 @@ static const struct config_section config_sections[] = {
 	SECTION("routes", false, routes, policy_routes_parse, config_free_routes),
 	SECTION("promotions", false, promotions, policy_promotions_parse, config_free_promotions),
 	SECTION("crawlers", false, crawlers, policy_crawlers_parse, config_free_crawlers),
+	SECTION("teaser", false, teaser, rewrite_config_parse, config_free_teaser),
 };
 #undef SECTION
 
 static int config_set_defaults(struct config *cfg)
 {
 	cfg->server.listen = strdup("127.0.0.1:8080");
+	cfg->server.admin_listen = strdup("127.0.0.1:8081");
 	cfg->server.max_connections = 4096;
 	cfg->server.max_header_bytes = 16 * 1024;
 	cfg->server.max_body_bytes = 16 * 1024 * 1024;
@@ -106,7 +111,7 @@ static int config_set_defaults(struct config *cfg)
 	cfg->upstream.timeout_ms = 10000;
 	cfg->upstream.pool_size = 256;
 	cfg->upstream.preserve_host = false;
-	return cfg->server.listen != NULL ? 0 : -1;
+	return cfg->server.listen != NULL && cfg->server.admin_listen != NULL ? 0 : -1;
 }
 
 struct config *config_ref(struct config *cfg)

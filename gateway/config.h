@@ -17,6 +17,7 @@
 
 struct config_server {
 	char *listen;			/* HOST:PORT */
+	char *admin_listen;		/* HOST:PORT of /healthz /readyz /metrics */
 	struct cfg_cidrs trusted_proxies;
 	long long max_connections;
 	long long max_header_bytes;	/* request line + headers */
@@ -45,6 +46,7 @@ struct config {
 	struct policy_routes routes;
 	struct policy_promotions promotions;
 	struct policy_crawlers crawlers;
+	struct teaser_config teaser;
 };
 
 /*

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "admin.h"
 #include "httpd.h"
 #include "jwks.h"
 #include "meter.h"
@@ -74,8 +75,9 @@ static int main_parse_args(int argc, char **argv, struct options *o)
 	return 0;
 }
 
-/* Written via a temporary file and rename, so a reader never sees half. */
-static int main_write_ready(const char *path, unsigned port)
+/* Written via a temporary file and rename, so a reader never sees half:
+ * the proxy port, then the admin port. */
+static int main_write_ready(const char *path, unsigned port, unsigned admin_port)
 {
 	char tmp[4096];
 	FILE *f;
@@ -85,7 +87,7 @@ static int main_write_ready(const char *path, unsigned port)
 	f = fopen(tmp, "w");
 	if (f == NULL)
 		return -1;
-	if (fprintf(f, "%u\n", port) < 0) {
+	if (fprintf(f, "%u\n%u\n", port, admin_port) < 0) {
 		fclose(f);
 		return -1;
 	}
@@ -124,7 +126,7 @@ static void main_warn_restart_only(const struct config *old, const struct config
 		log_warn("main", "reload: a different meter store takes effect only after a restart");
 }
 
-static void main_reload(struct snapshot_slot *slot, const char *path)
+static void main_reload(struct snapshot_slot *slot, struct metrics *metrics, const char *path)
 {
 	struct cfg_errors errs;
 	struct config *cfg = NULL;
@@ -137,6 +139,8 @@ static void main_reload(struct snapshot_slot *slot, const char *path)
 			log_error("main", "reload failed, keeping the running config: %s",
 				  errs.msg[i]);
 		cfg_errors_free(&errs);
+		atomic_fetch_add(&metrics->reloads_failed, 1);
+		atomic_store(&metrics->last_reload_ok, false);
 		return;
 	}
 	cfg_errors_free(&errs);
@@ -144,10 +148,16 @@ static void main_reload(struct snapshot_slot *slot, const char *path)
 	main_warn_restart_only(cur->cfg, cfg);
 	snapshot_release(cur);
 	gen = snapshot_swap(slot, cfg);
-	if (gen == 0)
+	if (gen == 0) {
 		log_error("main", "reload failed: out of memory");
-	else
+		atomic_fetch_add(&metrics->reloads_failed, 1);
+		atomic_store(&metrics->last_reload_ok, false);
+	} else {
 		log_info("main", "reload ok, config generation %lu", gen);
+		atomic_fetch_add(&metrics->reloads_ok, 1);
+		atomic_store(&metrics->last_reload_ok, true);
+		atomic_store(&metrics->config_generation, gen);
+	}
 }
 
 /* Signals are taken synchronously by the main thread, never in handlers. */
@@ -188,7 +198,7 @@ static void main_purge_meter(struct snapshot_slot *slot, struct store *store)
 		log_info("meter", "purged %ld expired meter entries", n);
 }
 
-static void main_serve(struct httpd *h, struct snapshot_slot *slot, struct store *store,
+static void main_serve(struct httpd *h, struct snapshot_slot *slot, struct services *svc,
 		       const sigset_t *set, const char *path)
 {
 	for (;;) {
@@ -196,11 +206,11 @@ static void main_serve(struct httpd *h, struct snapshot_slot *slot, struct store
 		int sig = sigtimedwait(set, NULL, &every);
 		if (sig < 0) {
 			if (errno == EAGAIN)
-				main_purge_meter(slot, store);
+				main_purge_meter(slot, svc->store);
 			continue;
 		}
 		if (sig == SIGHUP) {
-			main_reload(slot, path);
+			main_reload(slot, svc->metrics, path);
 		} else if (sig == SIGUSR1) {
 			log_info("main", "SIGUSR1: no log file to reopen");
 		} else {
@@ -219,8 +229,10 @@ static void main_serve(struct httpd *h, struct snapshot_slot *slot, struct store
 int main(int argc, char **argv)
 {
 	struct snapshot_slot slot;
-	struct services svc = { NULL, NULL, NULL };
+	struct services svc = { NULL, NULL, NULL, NULL };
+	struct metrics metrics;
 	struct httpd *h = NULL;
+	struct admin *admin = NULL;
 	char err[512];
 	struct options o;
 	struct config *cfg;
@@ -257,6 +269,8 @@ int main(int argc, char **argv)
 		config_free(cfg);
 		goto out_curl;
 	}
+	metrics_init(&metrics);
+	svc.metrics = &metrics;
 	svc.pool = upstream_pool_new((size_t)cfg->upstream.pool_size);
 	if (svc.pool == NULL || snapshot_slot_init(&slot, cfg) != 0) {
 		upstream_pool_free(svc.pool);
@@ -265,18 +279,24 @@ int main(int argc, char **argv)
 		goto out_curl;
 	}
 	if ((svc.jwks = jwks_fetcher_start(&slot)) == NULL ||
-	    httpd_start(slot.current->cfg, &slot, &svc, &h) != 0)
+	    httpd_start(slot.current->cfg, &slot, &svc, &h) != 0 ||
+	    admin_start(slot.current->cfg->server.admin_listen, &slot, &metrics, svc.store, NULL,
+			NULL, &admin) != 0)
 		goto out;
 	log_info("main", "paywalld %s listening on %s (port %u), upstream %s", PAYWALLD_VERSION,
 		 slot.current->cfg->server.listen, httpd_port(h), slot.current->cfg->upstream.url);
-	if (o.ready_file != NULL && main_write_ready(o.ready_file, httpd_port(h)) != 0) {
+	log_info("main", "admin endpoints on %s (port %u)", slot.current->cfg->server.admin_listen,
+		 admin_port(admin));
+	if (o.ready_file != NULL &&
+	    main_write_ready(o.ready_file, httpd_port(h), admin_port(admin)) != 0) {
 		log_error("main", "cannot write ready file %s: %s", o.ready_file, strerror(errno));
 		goto out;
 	}
-	main_serve(h, &slot, svc.store, &set, o.config);
+	main_serve(h, &slot, &svc, &set, o.config);
 	rc = 0;
 out:
 	httpd_stop(h);
+	admin_stop(admin);
 	jwks_fetcher_stop(svc.jwks);
 	snapshot_slot_destroy(&slot);
 	upstream_pool_free(svc.pool);

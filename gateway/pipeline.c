@@ -22,7 +22,9 @@
 #include "buf.h"
 #include "errpage.h"
 #include "log.h"
+#include "gzip.h"
 #include "policy.h"
+#include "rewrite.h"
 #include "route.h"
 #include "url.h"
 #include "visitor.h"
@@ -30,6 +32,8 @@
 #define PIPELINE_URL_MAX (URL_TARGET_MAX + 2048)
 #define PIPELINE_XFF_MAX 4096
 #define PIPELINE_STREAM_BUFFER (256 * 1024)
+/* Gated answers may have to be cut whole: room for the largest page. */
+#define PIPELINE_GATED_BUFFER (TEASER_PAGE_MAX + 64 * 1024)
 
 /* What the gate decided for this request, and why. */
 struct pipeline_gate {
@@ -50,6 +54,10 @@ struct pipeline {
 	const struct services *svc;	/* borrowed */
 	struct identity id;
 	struct pipeline_gate gate;
+	struct rewrite_out rw;		/* the replacement body, when rewritten */
+	bool rewritten;
+	char *gz;			/* the rewritten body, gzip-encoded */
+	size_t gz_len;
 	char target[ROUTE_TARGET_MAX + 1];	/* normalized path and query */
 	char path[ROUTE_TARGET_MAX + 1];	/* normalized path alone */
 	struct upstream_exchange *x;
@@ -83,6 +91,8 @@ void pipeline_free(struct pipeline *p)
 	if (p == NULL)
 		return;
 	upstream_finish(p->x);
+	rewrite_out_free(&p->rw);
+	free(p->gz);
 	curl_slist_free_all(p->up_headers);
 	for (size_t i = 0; i < p->n_owned; i++)
 		free(p->owned[i]);
@@ -219,6 +229,8 @@ static void pipeline_identify_reader(struct pipeline *p, const struct pipeline_i
 	/* The publisher may have rotated keys: look at jwks_url again soon. */
 	if (p->id.kid_unknown)
 		jwks_fetcher_poke(p->svc->jwks);
+	if (p->id.token == IDENTITY_TOKEN_INVALID || p->id.token == IDENTITY_TOKEN_EXPIRED)
+		metrics_count_token_reject(p->svc->metrics, p->id.reject);
 }
 
 static int pipeline_append_header(struct curl_slist **list, const char *name,
@@ -329,14 +341,38 @@ static int pipeline_add_identity(struct pipeline *p)
 	return pipeline_append_header(&p->up_headers, "X-Paywall-Entitlements", ent);
 }
 
+/*
+ * On gated routes the gateway must get the whole page, in bytes it can cut:
+ * no Range (a tail of the article), no conditional request (a 304 that
+ * lets a cache show its full copy), no encoding it cannot rewrite.
+ */
+static bool pipeline_side_door(const char *name)
+{
+	static const char *const doors[] = { "Range", "If-Range", "If-None-Match",
+					     "If-Modified-Since", "If-Match", "If-Unmodified-Since",
+					     "Accept-Encoding" };
+
+	for (size_t i = 0; i < sizeof(doors) / sizeof(doors[0]); i++)
+		if (strcasecmp(name, doors[i]) == 0)
+			return true;
+	return false;
+}
+
+static bool pipeline_gated(enum policy_access a);
+
 static int pipeline_build_headers(struct pipeline *p, const struct pipeline_input *in)
 {
 	const char *connection = headers_find(in->headers, in->nheaders, "Connection");
 	bool preserve_host = p->snap->cfg->upstream.preserve_host;
+	bool gated = pipeline_gated(p->gate.access);
 
+	if (gated && pipeline_append_header(&p->up_headers, "Accept-Encoding", "identity") != 0)
+		return -1;
 	for (size_t i = 0; i < in->nheaders; i++) {
 		const struct header_ref *h = &in->headers[i];
 		if (!headers_forward_request(h->name, connection, preserve_host))
+			continue;
+		if (gated && pipeline_side_door(h->name))
 			continue;
 		if (pipeline_append_header(&p->up_headers, h->name, h->value) != 0)
 			return -1;
@@ -350,6 +386,7 @@ static void pipeline_error(struct pipeline *p, int status, const struct pipeline
 			   struct pipeline_output *out)
 {
 	out->status = status;
+	metrics_count_status(p->svc->metrics, status);
 	out->stream = false;
 	out->body = errpage_body(status, &out->body_len);
 	out->length = (long long)out->body_len;
@@ -386,16 +423,22 @@ static enum upstream_result pipeline_fetch(struct pipeline *p, const struct pipe
 
 	if (url_join(up->url, p->target, url, sizeof(url)) != 0)
 		return UPSTREAM_FAILED;
-	req.method = in->method;
+	/* A gated HEAD is fetched as GET: its headers (length included) must
+	 * be those of the answer a GET would get, teaser or full. */
+	req.method = pipeline_gated(p->gate.access) && strcmp(in->method, "HEAD") == 0 ? "GET" :
+		     in->method;
 	req.url = url;
 	req.headers = p->up_headers;
 	req.body = in->body;
 	req.body_len = in->body_len;
 	req.connect_timeout_ms = (long)up->connect_timeout_ms;
 	req.timeout_ms = (long)up->timeout_ms;
-	req.buffer_max = PIPELINE_STREAM_BUFFER;
+	req.buffer_max = pipeline_gated(p->gate.access) ? PIPELINE_GATED_BUFFER :
+			 PIPELINE_STREAM_BUFFER;
 	req.client_fd = in->client_fd;
 	r = upstream_start(p->svc->pool, &req, &p->x, err, sizeof(err));
+	metrics_observe_upstream(p->svc->metrics, r == UPSTREAM_OK ? upstream_header_ms(p->x) :
+				 r == UPSTREAM_CLIENT_GONE ? 0 : -1);
 	if (r != UPSTREAM_OK)
 		log_warn("upstream", "request %s: %s to backend failed: %s", p->reqid, in->method, err);
 	return r;
@@ -475,6 +518,7 @@ static void pipeline_meter(struct pipeline *p, const struct pipeline_input *in,
 		res = st->ops->check_and_count(st, &r, art, now, meter_window_start(&aud->period, now),
 					       (unsigned)aud->limit, !count, &used);
 	if (res == STORE_ERROR) {
+		atomic_fetch_add(&p->svc->metrics->meter_store_errors, 1);
 		log_error("meter", "request %s: meter store failed, on_store_error=%s", p->reqid,
 			  mc->on_store_error == METER_OPEN ? "open" : "closed");
 		p->gate.result.decision = mc->on_store_error == METER_OPEN ? POLICY_FULL : POLICY_TEASER;
@@ -525,6 +569,96 @@ static void pipeline_decide(struct pipeline *p, const struct pipeline_input *in)
 		pipeline_meter(p, in, article, now);
 }
 
+/* The body to rewrite, decoded when the backend encoded it despite being
+ * asked for identity. NULL when it cannot be had whole. *decoded (to free)
+ * is set when decoding allocated. */
+static const char *pipeline_whole_body(struct pipeline *p, size_t *len, char **decoded)
+{
+	char *ce = upstream_header_dup(p->x, "Content-Encoding");
+	const char *body = NULL;
+	size_t n = 0;
+
+	*decoded = NULL;
+	if (upstream_read_all(p->x, &body, &n) != 0) {
+		log_warn("rewrite", "request %s: body too large or broken off", p->reqid);
+		body = NULL;
+	} else if (ce != NULL && strcasecmp(ce, "identity") != 0) {
+		bool zlib = strcasecmp(ce, "gzip") == 0 || strcasecmp(ce, "x-gzip") == 0 ||
+			    strcasecmp(ce, "deflate") == 0;
+		if (!zlib || gzip_decode(body, n, TEASER_PAGE_MAX, decoded, &n) != 0) {
+			log_warn("rewrite", "request %s: cannot decode Content-Encoding %s", p->reqid, ce);
+			body = NULL;
+		} else {
+			body = *decoded;
+		}
+	}
+	free(ce);
+	*len = n;
+	return body;
+}
+
+/*
+ * A teaser, or a promotion's banner, needs the whole page. A teaser that
+ * cannot be made from it becomes the generic paywall page or a 402; the
+ * backend's bytes never go out whole to a reader without access.
+ */
+static int pipeline_rewrite(struct pipeline *p)
+{
+	const struct config *cfg = p->snap->cfg;
+	const struct pipeline_gate *g = &p->gate;
+	const struct policy_promotion *promo = g->result.promotion;
+	bool teaser = g->result.decision == POLICY_TEASER;
+	bool banner = !teaser && promo != NULL && promo->banner_tmpl != NULL;
+	long status = upstream_status(p->x);
+	char lim[16] = "", rem[16] = "", *ct = NULL, *decoded = NULL;
+	const char *body;
+	size_t len = 0;
+	int rc = 0;
+
+	/* Error answers are the backend's own pages, not the article. */
+	if ((!teaser && !banner) || status < 200 || status >= 300)
+		return 0;
+	body = pipeline_whole_body(p, &len, &decoded);
+	if (body == NULL && !teaser)
+		return 0;	/* a banner is a nicety: send the granted page as it is */
+	/* Only a whole 200 can be cut; a 206 or any other part is never sent. */
+	if (body == NULL || status != 200) {
+		body = "";
+		len = 0;
+	}
+	if (g->meter_consulted) {
+		snprintf(lim, sizeof(lim), "%u", g->meter_limit);
+		snprintf(rem, sizeof(rem), "%u", g->meter_remaining);
+	}
+	struct rewrite_values v = { lim, rem, p->target, promo ? promo->id : "",
+				    policy_reason_name(g->result.reason) };
+	const struct teaser_config *rt = g->route != NULL ? g->route->teaser : NULL;
+	ct = upstream_header_dup(p->x, "Content-Type");
+	if (teaser) {
+		rc = rewrite_teaser(&cfg->teaser, rt, ct, body, len, &v, &p->rw);
+		p->rewritten = rc == 0;
+	} else if (rewrite_banner(&cfg->teaser, rt, promo->banner_tmpl, ct, body, len, &v,
+				  &p->rw) == 0) {
+		p->rewritten = true;
+	}
+	free(ct);
+	free(decoded);
+	return rc;
+}
+
+/* Compresses a rewritten body for clients that accept gzip. */
+static void pipeline_compress(struct pipeline *p, const struct pipeline_input *in)
+{
+	const char *ae = headers_find(in->headers, in->nheaders, "Accept-Encoding");
+
+	if (!p->rewritten || p->rw.len < 256 || !gzip_accepted(ae))
+		return;
+	if (gzip_encode(p->rw.body, p->rw.len, &p->gz, &p->gz_len) != 0) {
+		p->gz = NULL;
+		p->gz_len = 0;
+	}
+}
+
 static int pipeline_add_gate_headers(struct pipeline *p)
 {
 	const struct pipeline_gate *g = &p->gate;
@@ -548,7 +682,12 @@ static int pipeline_add_gate_headers(struct pipeline *p)
 		return rc;
 	/* One reader's page must never be stored for another by a shared cache. */
 	rc |= pipeline_add_out(p, "Cache-Control", "private");
-	rc |= pipeline_add_out(p, "Vary", "Cookie, Authorization");
+	rc |= pipeline_add_out(p, "Vary", "Cookie, Authorization, Accept-Encoding");
+	if (p->rewritten) {
+		rc |= pipeline_add_out(p, "Content-Type", p->rw.content_type);
+		if (p->gz != NULL)
+			rc |= pipeline_add_out(p, "Content-Encoding", "gzip");
+	}
 	if (g->set_visitor_cookie &&
 	    visitor_set_cookie(&p->snap->cfg->visitor, g->visitor, cookie, sizeof(cookie)) == 0)
 		rc |= pipeline_add_out(p, "Set-Cookie", cookie);
@@ -560,6 +699,18 @@ static bool pipeline_bodiless(long status, const char *method)
 {
 	return (status >= 100 && status < 200) || status == 204 || status == 304 ||
 	       strcmp(method, "HEAD") == 0;
+}
+
+static bool pipeline_representation_header(const char *name)
+{
+	static const char *const rep[] = { "ETag", "Last-Modified", "Content-Type",
+					   "Content-Encoding", "Content-Range", "Accept-Ranges",
+					   "Content-MD5", "Digest", "Content-Location" };
+
+	for (size_t i = 0; i < sizeof(rep) / sizeof(rep[0]); i++)
+		if (strcasecmp(name, rep[i]) == 0)
+			return true;
+	return false;
 }
 
 static int pipeline_copy_headers(struct pipeline *p)
@@ -574,6 +725,10 @@ static int pipeline_copy_headers(struct pipeline *p)
 		if (pipeline_gated(p->gate.access) &&
 		    (strcasecmp(h->name, "Cache-Control") == 0 || strcasecmp(h->name, "Vary") == 0 ||
 		     strcasecmp(h->name, "Expires") == 0))
+			continue;
+		/* A rewritten body is another representation: the full page's
+		 * validators, ranges and encoding must not describe it. */
+		if (p->rewritten && pipeline_representation_header(h->name))
 			continue;
 		if (pipeline_add_out(p, h->name, h->value) != 0) {
 			log_warn("upstream", "request %s: response headers past %d dropped",
@@ -600,11 +755,18 @@ static void pipeline_respond(struct pipeline *p, const struct pipeline_input *in
 		pipeline_error(p, 500, in, out);
 		return;
 	}
-	out->status = (int)status;
+	out->status = p->rewritten ? p->rw.status : (int)status;
 	out->headers = p->out;
 	out->nheaders = p->n_out;
 	out->body = NULL;
 	out->body_len = 0;
+	if (p->rewritten) {
+		out->stream = false;
+		out->body = p->gz != NULL ? p->gz : p->rw.body;
+		out->body_len = p->gz != NULL ? p->gz_len : p->rw.len;
+		out->length = (long long)out->body_len;
+		return;
+	}
 	out->length = upstream_content_length(p->x);
 	/* HEAD keeps the announced length; other bodiless answers send none. */
 	out->stream = strcmp(in->method, "HEAD") == 0 || !pipeline_bodiless(status, in->method);
@@ -615,6 +777,17 @@ static void pipeline_respond(struct pipeline *p, const struct pipeline_input *in
 		out->stream = false;
 		out->length = (long long)out->body_len;
 	}
+}
+
+static void pipeline_count(struct pipeline *p, const struct pipeline_output *out)
+{
+	struct metrics *m = p->svc->metrics;
+
+	metrics_count_status(m, out->status);
+	if (p->gate.access != POLICY_UNMATCHED)
+		metrics_count_decision(m, p->gate.result.decision == POLICY_FULL, p->gate.result.reason);
+	if (p->rewritten)
+		metrics_count_rewrite(m, p->rw.outcome);
 }
 
 void pipeline_run(struct pipeline *p, const struct pipeline_input *in,
@@ -644,7 +817,13 @@ void pipeline_run(struct pipeline *p, const struct pipeline_input *in,
 	switch (r) {
 	case UPSTREAM_OK:
 		pipeline_decide(p, in);
+		if (pipeline_rewrite(p) != 0) {
+			pipeline_error(p, 500, in, out);
+			return;
+		}
+		pipeline_compress(p, in);
 		pipeline_respond(p, in, out);
+		pipeline_count(p, out);
 		return;
 	case UPSTREAM_TIMEOUT:
 		pipeline_error(p, 504, in, out);

@@ -9,6 +9,7 @@
 #include "headers.h"
 #include "identity.h"
 #include "jwks.h"
+#include "metrics.h"
 #include "netaddr.h"
 #include "reqid.h"
 #include "snapshot.h"
@@ -21,6 +22,7 @@ struct services {
 	struct upstream_pool *pool;
 	struct jwks_fetcher *jwks;	/* may be NULL */
 	struct store *store;		/* meter store; NULL without a meter section */
+	struct metrics *metrics;
 };
 
 /* What the HTTP adapter hands in. All borrowed for the request's lifetime. */

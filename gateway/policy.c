@@ -4,13 +4,12 @@
  */
 #include "policy.h"
 
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <unistd.h>
 #include <unistd.h>
 
 #include "route.h"
@@ -76,6 +75,8 @@ static const struct cfg_field policy_route_fields[] = {
 	{ "path", CFG_CUSTOM, RT(path), true, 0, 0, policy_parse_pattern, policy_free_string },
 	{ "access", CFG_CUSTOM, RT(access), true, 0, 0, policy_parse_access, NULL },
 	{ "entitlements", CFG_STRS, RT(entitlements), false, 0, 0, NULL, NULL },
+	{ "teaser", CFG_CUSTOM, RT(teaser), false, 0, 0, rewrite_override_parse,
+	  rewrite_override_free },
 };
 #undef RT
 
@@ -186,24 +187,38 @@ static int policy_parse_paths(struct cfg_ctx *c, yaml_node_t *n, void *value)
 	return 0;
 }
 
-/* The banner must exist now, not fail at the first request of the promotion. */
+/* The banner is loaded now, not at the first request of the promotion. */
 static int policy_parse_banner(struct cfg_ctx *c, yaml_node_t *n, void *value)
 {
+	struct policy_promotion *p = (struct policy_promotion *)
+		((char *)value - offsetof(struct policy_promotion, banner));
 	const char *s = cfg_scalar(n);
-	char *path;
+	char err[512], *path;
 
 	if (s == NULL || s[0] == '\0' || (path = cfg_resolve_path(c->dir, s)) == NULL) {
 		cfg_error(c, n, "banner: expected a template file path");
 		return -1;
 	}
-	if (access(path, R_OK) != 0) {
-		cfg_error(c, n, "banner: cannot read %s", path);
-		free(path);
+	free(p->banner);
+	template_free(p->banner_tmpl);
+	p->banner_tmpl = NULL;
+	p->banner = path;
+	if (template_load(path, &p->banner_tmpl, err, sizeof(err)) != 0) {
+		cfg_error(c, n, "banner: %s", err);
 		return -1;
 	}
-	free(*(char **)value);
-	*(char **)value = path;
 	return 0;
+}
+
+static void policy_free_banner(void *value)
+{
+	struct policy_promotion *p = (struct policy_promotion *)
+		((char *)value - offsetof(struct policy_promotion, banner));
+
+	free(p->banner);
+	template_free(p->banner_tmpl);
+	p->banner = NULL;
+	p->banner_tmpl = NULL;
 }
 
 static void policy_free_strs(void *value)
@@ -218,7 +233,7 @@ static const struct cfg_field policy_promotion_fields[] = {
 	{ "ends", CFG_CUSTOM, PR(ends), true, 0, 0, policy_parse_time, NULL },
 	{ "paths", CFG_CUSTOM, PR(paths), true, 0, 0, policy_parse_paths, policy_free_strs },
 	{ "audience", CFG_CUSTOM, PR(audience), false, 0, 0, policy_parse_audience, NULL },
-	{ "banner", CFG_CUSTOM, PR(banner), false, 0, 0, policy_parse_banner, policy_free_string },
+	{ "banner", CFG_CUSTOM, PR(banner), false, 0, 0, policy_parse_banner, policy_free_banner },
 };
 #undef PR
 

@@ -14,6 +14,7 @@
 #include "cfg.h"
 #include "identity.h"
 #include "netaddr.h"
+#include "rewrite.h"
 
 enum policy_access { POLICY_UNMATCHED, POLICY_FREE, POLICY_METERED, POLICY_SUBSCRIBERS };
 
@@ -21,6 +22,7 @@ struct policy_route {
 	char *path;			/* glob, matched case-insensitively */
 	enum policy_access access;
 	struct cfg_strs entitlements;	/* subscribers routes: any of these */
+	struct teaser_config *teaser;	/* this section's layout, or NULL */
 };
 
 /* `routes:` first match wins. */
@@ -38,6 +40,7 @@ struct policy_promotion {
 	struct cfg_strs paths;		/* globs */
 	enum policy_audience audience;
 	char *banner;			/* resolved path of the banner template, or NULL */
+	struct template *banner_tmpl;	/* loaded at config time */
 };
 
 /* `promotions:` a list, or {include: FILE} holding the list. */

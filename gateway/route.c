@@ -138,8 +138,9 @@ static const char *route_copy_escape(struct route_norm *n, const char *path, siz
 		return ROUTE_ENC_BACKSLASH;
 	if (b == '\0')
 		return ROUTE_ENC_NUL;
-	/* A proxy that decodes before a Java server strips ";params" turns
-	 * "/free/..%3B/article/x" into "/free/..;/article/x", that is /article/x. */
+	/* A proxy that decodes before a Java server strips ";params" (nginx
+	 * in front of Tomcat) turns "/free/..%3B/article/x" into
+	 * "/free/..;/article/x", which Tomcat serves as /article/x. */
 	if (b == ';')
 		return ROUTE_ENC_SEMICOLON;
 	if (!route_utf8_step(&n->utf8, b))
@@ -203,13 +204,21 @@ static void route_close_segment(struct route_norm *n, size_t start)
 		return;
 	}
 	n->len = start;
-	if (seglen == 2)
-		while (n->len > 0 && n->buf[--n->len] != '/')
-			;
+	if (seglen == 2) {
+		/* ".." takes the segment before it along, if there is one. */
+		while (n->len > 0 && n->buf[n->len - 1] != '/')
+			n->len--;
+		if (n->len > 0)
+			n->len--;
+	}
 	n->trailing_slash = true;
 }
 
-/* A "%25" followed by two hex digits would become an escape when decoded again. */
+/*
+ * A "%25" followed by two hex digits becomes an escape when a backend
+ * decodes once more (a decoding proxy in front of it, say): "%252e%252e"
+ * would be ".." there while it is an ordinary segment here.
+ */
 static bool route_has_double_escape(const char *s, size_t len)
 {
 	for (size_t i = 0; i + 4 < len; i++) {

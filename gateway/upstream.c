@@ -48,7 +48,7 @@ struct upstream_exchange {
 	char errbuf[CURL_ERROR_SIZE];
 };
 
-enum upstream_want { UPSTREAM_WANT_HEADERS, UPSTREAM_WANT_BODY };
+enum upstream_want { UPSTREAM_WANT_HEADERS, UPSTREAM_WANT_BODY, UPSTREAM_WANT_DONE };
 
 static long upstream_now_ms(void)
 {
@@ -264,8 +264,10 @@ static bool upstream_client_gone(struct upstream_exchange *x)
 
 static bool upstream_satisfied(const struct upstream_exchange *x, enum upstream_want w)
 {
-	if (x->done)
+	if (x->done || (w == UPSTREAM_WANT_DONE && x->paused))
 		return true;
+	if (w == UPSTREAM_WANT_DONE)
+		return false;
 	return w == UPSTREAM_WANT_HEADERS ? x->headers_done : x->body->len > 0;
 }
 
@@ -417,6 +419,22 @@ bool upstream_body_complete(const struct upstream_exchange *x, const char **body
 	*body = x->body->data != NULL ? x->body->data : "";
 	*len = x->body->len;
 	return true;
+}
+
+int upstream_read_all(struct upstream_exchange *x, const char **body, size_t *len)
+{
+	while (!x->done) {
+		/* A full buffer pauses the transfer: then the body is too large. */
+		if (x->paused)
+			return -1;
+		if (upstream_drive(x, UPSTREAM_WANT_DONE, x->timeout_ms) != UPSTREAM_OK)
+			return -1;
+	}
+	if (x->result != CURLE_OK)
+		return -1;
+	*body = x->body->data != NULL ? x->body->data : "";
+	*len = x->body->len;
+	return 0;
 }
 
 long upstream_header_ms(const struct upstream_exchange *x)

@@ -85,6 +85,13 @@ ssize_t upstream_read(struct upstream_exchange *x, char *dst, size_t len);
 bool upstream_body_complete(const struct upstream_exchange *x, const char **body,
 			    size_t *len);
 
+/*
+ * Reads the rest of the body into the exchange's buffer (at most the
+ * request's buffer_max bytes) and returns it, valid until upstream_finish.
+ * Returns 0, or -1 when the body is larger, breaks off or times out.
+ */
+int upstream_read_all(struct upstream_exchange *x, const char **body, size_t *len);
+
 /* Milliseconds from the start until the response headers were complete. */
 long upstream_header_ms(const struct upstream_exchange *x);
 

@@ -372,6 +372,7 @@ start_gateway() {
 	cat >"$dir/paywalld.yaml" <<EOF
 server:
   listen: 127.0.0.1:0
+  admin_listen: 127.0.0.1:0
   trusted_proxies: [127.0.0.1/32]
   max_connections: 4096
 upstream:

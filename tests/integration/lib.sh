@@ -94,6 +94,7 @@ write_config() {
 	{
 		echo "server:"
 		echo "  listen: 127.0.0.1:0"
+		echo "  admin_listen: 127.0.0.1:0"
 		echo "  client_timeout_s: 5"
 		echo "  drain_timeout_ms: 5000"
 		[ -n "${3:-}" ] && printf '%s\n' "$3"
@@ -113,6 +114,7 @@ start_gateway() {
 	PIDS+=("$pid")
 	wait_file "$ready" 10 || { fail "gateway $name did not start: $(tail -n 5 "$WORK/$name.log")"; return 1; }
 	printf -v "${name}_PORT" '%s' "$(head -n1 "$ready")"
+	printf -v "${name}_ADMIN" '%s' "$(sed -n 2p "$ready")"
 	printf -v "${name}_PID" '%s' "$pid"
 }
 

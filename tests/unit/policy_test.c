@@ -642,7 +642,7 @@ START_TEST(test_policy_promotion_banner)
 	config_free(cfg);
 
 	join(path, sizeof(path), dir, "missing.html");
-	snprintf(want, sizeof(want), "t.yaml:7:13: banner: cannot read %s", path);
+	snprintf(want, sizeof(want), "t.yaml:7:13: banner: template: %s: No such file or directory", path);
 	expect_errors_in(dir, UPSTREAM SEP_PROMO "    banner: missing.html\n", want);
 	expect_errors(UPSTREAM SEP_PROMO "    banner: ''\n",
 		      "t.yaml:7:13: banner: expected a template file path");
