@@ -70,6 +70,7 @@ static void config_free_routes(void *v) { policy_routes_free(v); }
 static void config_free_promotions(void *v) { policy_promotions_free(v); }
 static void config_free_crawlers(void *v) { policy_crawlers_free(v); }
 static void config_free_teaser(void *v) { rewrite_config_free(v); }
+static void config_free_audit(void *v) { audit_config_free(v); }
 
 /*
  * The top-level sections: one line per feature, pointing at its own
@@ -95,6 +96,7 @@ static const struct config_section config_sections[] = {
 	SECTION("promotions", false, promotions, policy_promotions_parse, config_free_promotions),
 	SECTION("crawlers", false, crawlers, policy_crawlers_parse, config_free_crawlers),
 	SECTION("teaser", false, teaser, rewrite_config_parse, config_free_teaser),
+	SECTION("audit", false, audit, audit_config_parse, config_free_audit),
 };
 #undef SECTION
 

@@ -7,6 +7,7 @@
 
 #include <stdatomic.h>
 
+#include "accesslog.h"
 #include "cfg.h"
 #include "identity.h"
 #include "meter.h"
@@ -47,6 +48,7 @@ struct config {
 	struct policy_promotions promotions;
 	struct policy_crawlers crawlers;
 	struct teaser_config teaser;
+	struct audit_config audit;
 };
 
 /*

@@ -107,6 +107,8 @@ static void httpd_on_completed(void *cls, struct MHD_Connection *conn, void **re
 	if (r != NULL && toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && r->stage == HTTPD_ANSWERED)
 		log_info("httpd", "request %s ended early: %s", pipeline_request_id(r->pl),
 			 httpd_termination_reason(toe));
+	if (r != NULL && r->stage == HTTPD_ANSWERED)
+		pipeline_log(r->pl, &r->in.peer);
 	httpd_request_free(r);
 	*req_cls = NULL;
 }

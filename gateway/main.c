@@ -121,6 +121,9 @@ static void main_warn_restart_only(const struct config *old, const struct config
 	    old->upstream.pool_size != new->upstream.pool_size)
 		log_warn("main", "reload: listen, max_connections, max_header_bytes, "
 			 "client_timeout_s and pool_size take effect only after a restart");
+	if (old->audit.enabled != new->audit.enabled ||
+	    (old->audit.log && new->audit.log && strcmp(old->audit.log, new->audit.log) != 0))
+		log_warn("main", "reload: audit log changes take effect only after a restart");
 	if (old->meter.enabled != new->meter.enabled ||
 	    (old->meter.store && new->meter.store && strcmp(old->meter.store, new->meter.store) != 0))
 		log_warn("main", "reload: a different meter store takes effect only after a restart");
@@ -198,6 +201,11 @@ static void main_purge_meter(struct snapshot_slot *slot, struct store *store)
 		log_info("meter", "purged %ld expired meter entries", n);
 }
 
+static unsigned long long main_log_dropped(void *log)
+{
+	return log != NULL ? accesslog_dropped(log) : 0;
+}
+
 static void main_serve(struct httpd *h, struct snapshot_slot *slot, struct services *svc,
 		       const sigset_t *set, const char *path)
 {
@@ -212,7 +220,10 @@ static void main_serve(struct httpd *h, struct snapshot_slot *slot, struct servi
 		if (sig == SIGHUP) {
 			main_reload(slot, svc->metrics, path);
 		} else if (sig == SIGUSR1) {
-			log_info("main", "SIGUSR1: no log file to reopen");
+			if (svc->log != NULL)
+				accesslog_reopen(svc->log);
+			else
+				log_info("main", "SIGUSR1: no audit log to reopen");
 		} else {
 			struct snapshot *s = snapshot_acquire(slot);
 			long drain = (long)s->cfg->server.drain_timeout_ms;
@@ -229,7 +240,7 @@ static void main_serve(struct httpd *h, struct snapshot_slot *slot, struct servi
 int main(int argc, char **argv)
 {
 	struct snapshot_slot slot;
-	struct services svc = { NULL, NULL, NULL, NULL };
+	struct services svc = { NULL, NULL, NULL, NULL, NULL };
 	struct metrics metrics;
 	struct httpd *h = NULL;
 	struct admin *admin = NULL;
@@ -278,10 +289,15 @@ int main(int argc, char **argv)
 			svc.store->ops->close(svc.store);
 		goto out_curl;
 	}
+	if (slot.current->cfg->audit.enabled &&
+	    accesslog_open(&slot.current->cfg->audit, &svc.log, err, sizeof(err)) != 0) {
+		log_error("main", "audit log: %s", err);
+		goto out;
+	}
 	if ((svc.jwks = jwks_fetcher_start(&slot)) == NULL ||
 	    httpd_start(slot.current->cfg, &slot, &svc, &h) != 0 ||
-	    admin_start(slot.current->cfg->server.admin_listen, &slot, &metrics, svc.store, NULL,
-			NULL, &admin) != 0)
+	    admin_start(slot.current->cfg->server.admin_listen, &slot, &metrics, svc.store,
+			main_log_dropped, svc.log, &admin) != 0)
 		goto out;
 	log_info("main", "paywalld %s listening on %s (port %u), upstream %s", PAYWALLD_VERSION,
 		 slot.current->cfg->server.listen, httpd_port(h), slot.current->cfg->upstream.url);
@@ -297,6 +313,7 @@ int main(int argc, char **argv)
 out:
 	httpd_stop(h);
 	admin_stop(admin);
+	accesslog_close(svc.log);
 	jwks_fetcher_stop(svc.jwks);
 	snapshot_slot_destroy(&slot);
 	upstream_pool_free(svc.pool);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "audit.h"
 #include "b64.h"
 #include "config.h"
 #include "explain.h"
@@ -192,6 +193,8 @@ static const struct command commands[] = {
 	  "[--reads N]", explain_main },
 	{ "meter", "meter show|reset -c CONFIG (--user SUB | --visitor COOKIE)",
 	  explain_meter_main },
+	{ "audit", "audit verify --key KEY FILE... | summary FILE... [--by B] [--json] | "
+	  "grep FILE... [filters]", audit_main },
 };
 
 static void ctl_usage(FILE *out)

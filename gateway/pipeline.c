@@ -47,6 +47,9 @@ struct pipeline_gate {
 	bool has_visitor;
 	bool crawler;
 	struct netaddr client;		/* the reader's address (trusted XFF) */
+	bool client_set;
+	unsigned meter_used;
+	bool decided;
 };
 
 struct pipeline {
@@ -58,6 +61,12 @@ struct pipeline {
 	bool rewritten;
 	char *gz;			/* the rewritten body, gzip-encoded */
 	size_t gz_len;
+	int64_t started_ms;		/* wall clock, for the log line */
+	struct timespec t0;
+	int status_sent;		/* 0 until answered */
+	long long bytes_sent;
+	char method[16];
+	char article[ROUTE_TARGET_MAX + 1];
 	char target[ROUTE_TARGET_MAX + 1];	/* normalized path and query */
 	char path[ROUTE_TARGET_MAX + 1];	/* normalized path alone */
 	struct upstream_exchange *x;
@@ -73,6 +82,8 @@ struct pipeline {
 
 static int pipeline_join_values(const struct pipeline_input *in, const char *name,
 				struct buf *out);
+static void pipeline_answered(struct pipeline *p, const struct pipeline_input *in,
+			      const struct pipeline_output *out);
 
 struct pipeline *pipeline_new(struct snapshot *snap, const struct services *svc)
 {
@@ -82,6 +93,10 @@ struct pipeline *pipeline_new(struct snapshot *snap, const struct services *svc)
 		return NULL;
 	p->snap = snap;
 	p->svc = svc;
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	p->started_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	clock_gettime(CLOCK_MONOTONIC, &p->t0);
 	p->id.token = IDENTITY_TOKEN_ABSENT;
 	return p;
 }
@@ -203,6 +218,7 @@ static void pipeline_client_address(struct pipeline *p, const struct pipeline_in
 	struct buf chain;
 
 	p->gate.client = in->peer;
+	p->gate.client_set = true;
 	if (!p->peer_trusted)
 		return;
 	buf_init(&chain, PIPELINE_XFF_MAX);
@@ -412,6 +428,7 @@ void pipeline_reject(struct pipeline *p, int status, const char *why,
 	log_info("httpd", "request %s from %s refused with %d: %s", p->reqid,
 		 p->peer[0] ? p->peer : "?", status, why);
 	pipeline_error(p, status, in, out);
+	pipeline_answered(p, in, out);
 }
 
 static enum upstream_result pipeline_fetch(struct pipeline *p, const struct pipeline_input *in)
@@ -525,6 +542,7 @@ static void pipeline_meter(struct pipeline *p, const struct pipeline_input *in,
 		return;
 	}
 	p->gate.meter_consulted = true;
+	p->gate.meter_used = used;
 	p->gate.meter_limit = (unsigned)aud->limit;
 	p->gate.meter_remaining = used >= aud->limit ? 0 : (unsigned)aud->limit - used;
 	if (res == STORE_LIMIT) {
@@ -545,6 +563,8 @@ static void pipeline_decide(struct pipeline *p, const struct pipeline_input *in)
 	bool registered = p->id.token == IDENTITY_TOKEN_VALID;
 
 	pipeline_backend_hints(p, article, sizeof(article));
+	memcpy(p->article, article, strlen(article) + 1);
+	p->gate.decided = true;
 	memset(&pi, 0, sizeof(pi));
 	pi.access = p->gate.access;
 	pi.route_entitlements = rt != NULL && rt->entitlements.n > 0 ?
@@ -790,8 +810,28 @@ static void pipeline_count(struct pipeline *p, const struct pipeline_output *out
 		metrics_count_rewrite(m, p->rw.outcome);
 }
 
+/* What went out, for the access log; streamed bytes are added as they go. */
+static void pipeline_answered(struct pipeline *p, const struct pipeline_input *in,
+			      const struct pipeline_output *out)
+{
+	p->status_sent = out->status;
+	snprintf(p->method, sizeof(p->method), "%s", in->method);
+	if (!out->stream && strcmp(in->method, "HEAD") != 0)
+		p->bytes_sent = (long long)out->body_len;
+}
+
+static void pipeline_run_steps(struct pipeline *p, const struct pipeline_input *in,
+			       struct pipeline_output *out);
+
 void pipeline_run(struct pipeline *p, const struct pipeline_input *in,
 		  struct pipeline_output *out)
+{
+	pipeline_run_steps(p, in, out);
+	pipeline_answered(p, in, out);
+}
+
+static void pipeline_run_steps(struct pipeline *p, const struct pipeline_input *in,
+			       struct pipeline_output *out)
 {
 	enum upstream_result r;
 
@@ -838,6 +878,46 @@ void pipeline_run(struct pipeline *p, const struct pipeline_input *in,
 	}
 }
 
+static const char *pipeline_token_name(enum identity_token t)
+{
+	static const char *const names[] = { "absent", "valid", "invalid", "expired" };
+
+	return (unsigned)t < 4 ? names[t] : "absent";
+}
+
+void pipeline_log(struct pipeline *p, const struct netaddr *peer)
+{
+	const struct pipeline_gate *g = &p->gate;
+	bool gated = g->decided && g->access != POLICY_UNMATCHED;
+	struct timespec now;
+	struct accesslog_record r;
+
+	if (p == NULL || p->svc->log == NULL || p->status_sent == 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	memset(&r, 0, sizeof(r));
+	r.ts_ms = p->started_ms;
+	r.id = p->reqid[0] ? p->reqid : NULL;
+	r.method = p->method[0] ? p->method : NULL;
+	r.path = p->path[0] ? p->path : NULL;
+	r.status = p->status_sent;
+	r.bytes = p->bytes_sent;
+	r.ms = (long)((now.tv_sec - p->t0.tv_sec) * 1000 + (now.tv_nsec - p->t0.tv_nsec) / 1000000);
+	r.upstream_ms = p->x != NULL ? upstream_header_ms(p->x) : -1;
+	r.client = g->client_set ? &g->client : peer;
+	r.decision = gated ? (g->result.decision == POLICY_FULL ? "full" : "teaser") : NULL;
+	r.reason = gated ? policy_reason_name(g->result.reason) : NULL;
+	r.promotion = g->result.promotion != NULL ? g->result.promotion->id : NULL;
+	r.article = gated ? p->article : NULL;
+	r.meter_used = g->meter_consulted ? (long long)g->meter_used : -1;
+	r.meter_limit = g->meter_consulted ? (long long)g->meter_limit : -1;
+	r.token = pipeline_token_name(p->id.token);
+	r.visitor = g->has_visitor ? g->visitor : NULL;
+	r.user = p->id.token == IDENTITY_TOKEN_VALID ? p->id.claims.sub : NULL;
+	r.crawler = g->crawler;
+	accesslog_write(p->svc->log, &r);
+}
+
 ssize_t pipeline_read(struct pipeline *p, char *dst, size_t len)
 {
 	ssize_t n;
@@ -845,6 +925,8 @@ ssize_t pipeline_read(struct pipeline *p, char *dst, size_t len)
 	if (p->x == NULL)
 		return -1;
 	n = upstream_read(p->x, dst, len);
+	if (n > 0)
+		p->bytes_sent += n;
 	if (n < 0)
 		log_warn("upstream", "request %s: response body broke off", p->reqid);
 	return n;

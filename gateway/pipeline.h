@@ -23,6 +23,7 @@ struct services {
 	struct jwks_fetcher *jwks;	/* may be NULL */
 	struct store *store;		/* meter store; NULL without a meter section */
 	struct metrics *metrics;
+	struct accesslog *log;		/* may be NULL: no audit section */
 };
 
 /* What the HTTP adapter hands in. All borrowed for the request's lifetime. */
@@ -66,6 +67,9 @@ void pipeline_reject(struct pipeline *p, int status, const char *why,
 		     const struct pipeline_input *in, struct pipeline_output *out);
 /* The request id chosen for this request (valid after run or reject). */
 const char *pipeline_request_id(const struct pipeline *p);
+/* Writes the request's access log line (once, when it was answered);
+ * peer is the socket peer. Call just before pipeline_free. */
+void pipeline_log(struct pipeline *p, const struct netaddr *peer);
 /* Ends the request, aborting any unfinished upstream exchange. NULL-safe. */
 void pipeline_free(struct pipeline *p);
 
