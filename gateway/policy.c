@@ -55,8 +55,8 @@ static int policy_parse_pattern(struct cfg_ctx *c, yaml_node_t *n, void *value)
 	char **out = value;
 
 	if (s == NULL || !route_pattern_is_valid(s)) {
-		cfg_error(c, n, "path: expected a pattern like /article/* (starts with /, "
-			  "printable ASCII, no ? or %%)");
+		cfg_error(c, n, "path: expected a pattern like /article/* in normalized form "
+			  "(starts with /, printable ASCII, no ?, %%, ;, backslash, //, dot segments)");
 		return -1;
 	}
 	free(*out);

@@ -29,8 +29,8 @@
 #define SEP_15_TOKYO 1663167600LL	/* 2022-09-15T00:00:00+09:00 */
 
 #define BAD_TIME "expected an RFC 3339 time with offset, like 2022-09-01T00:00:00+09:00"
-#define BAD_PATH "path: expected a pattern like /article/* (starts with /, printable " \
-		 "ASCII, no ? or %)"
+#define BAD_PATH "path: expected a pattern like /article/* in normalized form " \
+	"(starts with /, printable ASCII, no ?, %, ;, backslash, //, dot segments)"
 
 /* ---- helpers: config loading ---- */
 
