@@ -23,6 +23,8 @@
 /* Each purge also syncs the LMDB store to disk (it runs MDB_NOSYNC), so
  * this bounds what an OS crash can lose; small batches keep each hold on
  * the store's write lock to milliseconds. */
+#define MAIN_TEASER_CACHE_ENTRIES 1024
+#define MAIN_TEASER_CACHE_BYTES (64 * 1024 * 1024)
 #define MAIN_PURGE_EVERY_S 1
 #define MAIN_PURGE_BATCH 1000
 
@@ -240,7 +242,7 @@ static void main_serve(struct httpd *h, struct snapshot_slot *slot, struct servi
 int main(int argc, char **argv)
 {
 	struct snapshot_slot slot;
-	struct services svc = { NULL, NULL, NULL, NULL, NULL };
+	struct services svc = { NULL, NULL, NULL, NULL, NULL, NULL };
 	struct metrics metrics;
 	struct httpd *h = NULL;
 	struct admin *admin = NULL;
@@ -282,6 +284,7 @@ int main(int argc, char **argv)
 	}
 	metrics_init(&metrics);
 	svc.metrics = &metrics;
+	svc.teasers = tcache_new(MAIN_TEASER_CACHE_ENTRIES, MAIN_TEASER_CACHE_BYTES);
 	svc.pool = upstream_pool_new((size_t)cfg->upstream.pool_size);
 	if (svc.pool == NULL || snapshot_slot_init(&slot, cfg) != 0) {
 		upstream_pool_free(svc.pool);
@@ -314,6 +317,7 @@ out:
 	httpd_stop(h);
 	admin_stop(admin);
 	accesslog_close(svc.log);
+	tcache_free(svc.teasers);
 	jwks_fetcher_stop(svc.jwks);
 	snapshot_slot_destroy(&slot);
 	upstream_pool_free(svc.pool);

@@ -139,6 +139,10 @@ static int metrics_render_rest(struct metrics *m, unsigned long long promos,
 	for (int i = 0; i < 4; i++)
 		rc |= metrics_printf(out, "paywalld_rewrites_total{outcome=\"%s\"} %llu\n",
 				     metrics_rewrite_names[i], atomic_load(&m->teaser_outcomes[i]));
+	rc |= metrics_printf(out, "# TYPE paywalld_teaser_cache_total counter\n"
+			     "paywalld_teaser_cache_total{result=\"hit\"} %llu\n"
+			     "paywalld_teaser_cache_total{result=\"miss\"} %llu\n",
+			     atomic_load(&m->teaser_cache_hits), atomic_load(&m->teaser_cache_misses));
 	rc |= metrics_printf(out, "# TYPE paywalld_log_lines_dropped_total counter\n"
 			     "paywalld_log_lines_dropped_total %llu\n", dropped);
 	rc |= metrics_printf(out, "# TYPE paywalld_config_generation gauge\n"

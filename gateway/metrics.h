@@ -28,6 +28,8 @@ struct metrics {
 	atomic_ullong token_rejects[TOKEN_REJECT_COUNT];
 	atomic_ullong meter_store_errors;
 	atomic_ullong teaser_outcomes[4];			/* teaser, generic, 402, banner */
+	atomic_ullong teaser_cache_hits;
+	atomic_ullong teaser_cache_misses;
 	atomic_ullong log_dropped;
 	atomic_ullong config_generation;
 	atomic_ullong reloads_ok;

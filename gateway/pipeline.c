@@ -617,6 +617,53 @@ static const char *pipeline_whole_body(struct pipeline *p, size_t *len, char **d
 	return body;
 }
 
+/* Everything a teaser depends on, hashed: a hit is the same page under the
+ * same rules with the same values, never another one. */
+static void pipeline_teaser_key(const struct pipeline *p, const struct rewrite_values *v,
+				const char *body, size_t len, uint8_t key[32])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned long gen = p->snap->generation;
+	const char *parts[] = { p->target, v->reason, v->meter_limit, v->meter_remaining,
+				v->promotion };
+	bool ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+		  EVP_DigestUpdate(ctx, &gen, sizeof(gen)) == 1;
+
+	for (size_t i = 0; ok && i < sizeof(parts) / sizeof(parts[0]); i++) {
+		size_t n = strlen(parts[i]) + 1;	/* with the NUL: parts cannot run together */
+		ok = EVP_DigestUpdate(ctx, parts[i], n) == 1;
+	}
+	ok = ok && EVP_DigestUpdate(ctx, body, len) == 1 && EVP_DigestFinal_ex(ctx, key, NULL) == 1;
+	if (!ok)
+		memset(key, 0, 32);
+	EVP_MD_CTX_free(ctx);
+}
+
+static int pipeline_teaser_cached(struct pipeline *p, const struct teaser_config *global,
+				  const struct teaser_config *route, const char *ct,
+				  const char *body, size_t len, const struct rewrite_values *v)
+{
+	uint8_t key[32] = { 0 };
+	int rc;
+
+	if (p->svc->teasers != NULL && rewrite_is_html(ct) && len > 0) {
+		pipeline_teaser_key(p, v, body, len, key);
+		if (tcache_get(p->svc->teasers, key, &p->rw.body, &p->rw.len) == 0) {
+			atomic_fetch_add(&p->svc->metrics->teaser_cache_hits, 1);
+			p->rw.status = 200;
+			p->rw.content_type = "text/html; charset=utf-8";
+			p->rw.outcome = "teaser";
+			return 0;
+		}
+		atomic_fetch_add(&p->svc->metrics->teaser_cache_misses, 1);
+	}
+	rc = rewrite_teaser(global, route, ct, body, len, v, &p->rw);
+	/* Only real teasers: a generic page or a 402 is cheap to make again. */
+	if (rc == 0 && p->svc->teasers != NULL && strcmp(p->rw.outcome, "teaser") == 0 && len > 0)
+		tcache_put(p->svc->teasers, key, p->rw.body, p->rw.len);
+	return rc;
+}
+
 /*
  * A teaser, or a promotion's banner, needs the whole page. A teaser that
  * cannot be made from it becomes the generic paywall page or a 402; the
@@ -655,7 +702,7 @@ static int pipeline_rewrite(struct pipeline *p)
 	const struct teaser_config *rt = g->route != NULL ? g->route->teaser : NULL;
 	ct = upstream_header_dup(p->x, "Content-Type");
 	if (teaser) {
-		rc = rewrite_teaser(&cfg->teaser, rt, ct, body, len, &v, &p->rw);
+		rc = pipeline_teaser_cached(p, &cfg->teaser, rt, ct, body, len, &v);
 		p->rewritten = rc == 0;
 	} else if (rewrite_banner(&cfg->teaser, rt, promo->banner_tmpl, ct, body, len, &v,
 				  &p->rw) == 0) {

@@ -10,6 +10,7 @@
 #include "identity.h"
 #include "jwks.h"
 #include "metrics.h"
+#include "tcache.h"
 #include "netaddr.h"
 #include "reqid.h"
 #include "snapshot.h"
@@ -24,6 +25,7 @@ struct services {
 	struct store *store;		/* meter store; NULL without a meter section */
 	struct metrics *metrics;
 	struct accesslog *log;		/* may be NULL: no audit section */
+	struct tcache *teasers;		/* rendered teasers; may be NULL */
 };
 
 /* What the HTTP adapter hands in. All borrowed for the request's lifetime. */

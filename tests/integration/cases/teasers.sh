@@ -45,6 +45,12 @@ t_teaser_keeps_the_lead_and_hides_the_rest() {
 	grep -qF 'The Harbourside Herald &middot; 3 Chandler' "$WORK/body" || fail "footer (outside the container) changed"
 	expect_eq "Content-Length matches" "$(wc -c <"$WORK/body")" "$(header Content-Length "$WORK/h")"
 	expect_eq "no ETag of the full page" "" "$(header ETag "$WORK/h")"
+	# The same teaser again comes from the cache, byte for byte.
+	cp "$WORK/body" "$WORK/first"
+	read_article "$WORK/jar" "$A1"
+	cmp -s "$WORK/first" "$WORK/body" || fail "cached teaser differs"
+	expect_contains "cache hit counted" "$(http "http://127.0.0.1:$gw_ADMIN/metrics")" \
+		'paywalld_teaser_cache_total{result="hit"} 1'
 }
 
 t_teaser_side_doors_stay_shut() {
