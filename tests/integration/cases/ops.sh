@@ -79,3 +79,73 @@ t_access_log_is_chained_rotates_and_verifies() {
 	out=$("$BIN/paywallctl" audit summary "$WORK/access.jsonl" --by reason --json)
 	expect_contains "summary json" "$out" '"by": "reason"'
 }
+
+# A scripted session: what the client saw, the log's summary and /metrics agree.
+t_session_numbers_agree_across_client_log_and_metrics() {
+	head -c 48 /dev/urandom | base64 >"$WORK/audit.key"
+	local now
+	now=$(date +%s)
+	gw_gated memory "audit:
+  log: access.jsonl
+  key_file: audit.key
+  fsync_ms: 50
+promotions:
+  - id: open-premium
+    starts: $(date -u -d "@$((now - 60))" +%Y-%m-%dT%H:%M:%S+00:00)
+    ends: $(date -u -d "@$((now + 3600))" +%Y-%m-%dT%H:%M:%S+00:00)
+    paths: [/premium/*]" || return
+	local sub a full=0 teaser=0
+	sub=$(mint "$WORK/keys/k1.pem" k1 subscriber-1 --entitlements digital --ttl 1h)
+	see() { case "$(header X-Paywall-Decision "$WORK/h")" in full) full=$((full + 1)) ;; teaser) teaser=$((teaser + 1)) ;; esac; }
+	for a in "$A1" "$A2"; do read_article "$WORK/js" "$a" -H "Authorization: Bearer $sub"; see; done
+	for a in "$A1" "$A2" "$A3" "$A4"; do read_article "$WORK/jm" "$a"; see; done
+	read_article "$WORK/jp" /premium/investigation-port-contracts; see
+	read_article "$WORK/jc" "$A4" -A Googlebot -H 'X-Forwarded-For: 66.249.66.1'; see
+	read_article "$WORK/ji" "$A1" -H 'Authorization: Bearer not.a.token'; see
+	expect_eq "client: full" "8" "$full"
+	expect_eq "client: teaser" "1" "$teaser"
+	local m
+	m=$(http "http://127.0.0.1:$gw_ADMIN/metrics")
+	stop "$gw_PID"
+	local s
+	s=$("$BIN/paywallctl" audit summary "$WORK/access.jsonl" --by decision --json)
+	expect_contains "log: full" "$s" '"full": 8'
+	expect_contains "log: teaser" "$s" '"teaser": 1'
+	s=$("$BIN/paywallctl" audit summary "$WORK/access.jsonl" --by reason --json)
+	expect_contains "log: subscriber" "$s" '"subscriber": 2'
+	expect_contains "log: promotion" "$s" '"promotion": 1'
+	expect_contains "log: crawler" "$s" '"crawler": 1'
+	expect_contains "log: meter-exhausted" "$s" '"meter-exhausted": 1'
+	expect_contains "metrics: subscriber" "$m" 'paywalld_requests_total{decision="full",reason="subscriber"} 2'
+	expect_contains "metrics: promotion" "$m" 'paywalld_requests_total{decision="full",reason="promotion"} 1'
+	expect_contains "metrics: crawler" "$m" 'paywalld_requests_total{decision="full",reason="crawler"} 1'
+	expect_contains "metrics: meter" "$m" 'paywalld_requests_total{decision="full",reason="meter"} 4'
+	expect_contains "metrics: exhausted" "$m" 'paywalld_requests_total{decision="teaser",reason="meter-exhausted"} 1'
+	expect_contains "metrics: invalid token" "$m" 'paywalld_token_rejections_total{reason="malformed"} 1'
+	"$BIN/paywallctl" audit verify --key "$WORK/audit.key" "$WORK/access.jsonl" >/dev/null
+	expect_eq "log verifies" "0" "$?"
+}
+
+t_rotation_under_load_loses_no_line() {
+	head -c 48 /dev/urandom | base64 >"$WORK/audit.key"
+	gw_gated memory "audit:
+  log: access.jsonl
+  key_file: audit.key
+  fsync_ms: 50" || return
+	local i pids=() r
+	for ((i = 0; i < 8; i++)); do
+		( for ((r = 0; r < 25; r++)); do http -o /dev/null "http://127.0.0.1:$gw_PORT/static/style.css"; done ) &
+		pids+=($!)
+	done
+	for ((i = 1; i <= 4; i++)); do
+		sleep 0.15
+		mv "$WORK/access.jsonl" "$WORK/access.jsonl.$i"
+		kill -USR1 "$gw_PID"
+	done
+	wait "${pids[@]}"
+	stop "$gw_PID"
+	local files=("$WORK"/access.jsonl.{1,2,3,4} "$WORK/access.jsonl")
+	expect_eq "request lines across rotated files" "200" "$(cat "${files[@]}" | grep -vc '"type":"header"')"
+	"$BIN/paywallctl" audit verify --key "$WORK/audit.key" "${files[@]}" >/dev/null
+	expect_eq "rotated files verify as one sequence" "0" "$?"
+}
