@@ -310,18 +310,30 @@ void selector_free(struct selector *s)
 	free(s);
 }
 
-/* The element's tag name as written: gumbo's name for known tags, else the
- * name from the source tag. Empty when it cannot be known. */
+/* Where HTML's tokenizer ends a tag name (a NUL does not: it becomes
+ * U+FFFD in the name). */
+static bool selector_ends_tag_name(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '/' || c == '>';
+}
+
+/* The element's tag name: gumbo's for known tags, else the source's, cut
+ * where HTML's tokenizer ends a tag name (gumbo_tag_from_original_text
+ * also stops at bytes such as \v, which belong to the name). Empty when it
+ * cannot be known. */
 static GumboStringPiece selector_tag_name(const GumboElement *e)
 {
 	GumboStringPiece name = { NULL, 0 };
+	size_t n = 0;
 
 	if (e->tag != GUMBO_TAG_UNKNOWN) {
 		name.data = gumbo_normalized_tagname(e->tag);
 		name.length = strlen(name.data);
-	} else if (e->original_tag.length > 0) {
-		name = e->original_tag;
-		gumbo_tag_from_original_text(&name);
+	} else if (e->original_tag.length > 1 && e->original_tag.data[0] == '<') {
+		name.data = e->original_tag.data + 1;
+		while (n < e->original_tag.length - 1 && !selector_ends_tag_name(name.data[n]))
+			n++;
+		name.length = n;
 	}
 	return name;
 }

@@ -96,23 +96,20 @@ struct teaser_job {
 
 /* ---- small helpers ---- */
 
-/* Makes room for n + 1 items of size bytes in *p (capacity *cap). */
-static int teaser_grow(void *p, size_t *cap, size_t n, size_t size)
+/* Returns the array p (capacity *cap items of size bytes) with room for
+ * item n, or NULL, p untouched, when memory runs out. */
+static void *teaser_grow(void *p, size_t *cap, size_t n, size_t size)
 {
-	void **pp = p, *np;
+	void *np;
 	size_t ncap;
 
 	if (n < *cap)
-		return 0;
+		return p;
 	ncap = *cap ? *cap * 2 : 64;
-	if (ncap > SIZE_MAX / size)
-		return -1;
-	np = realloc(*pp, ncap * size);
-	if (np == NULL)
-		return -1;
-	*pp = np;
+	if (ncap > SIZE_MAX / size || (np = realloc(p, ncap * size)) == NULL)
+		return NULL;
 	*cap = ncap;
-	return 0;
+	return np;
 }
 
 /* The length of the valid UTF-8 sequence at s (n bytes left), or 0. */
@@ -217,6 +214,30 @@ static bool teaser_is_special(const GumboNode *n)
 	       teaser_is_tag(n, GUMBO_TAG_STYLE) || teaser_is_tag(n, GUMBO_TAG_NOSCRIPT);
 }
 
+/* Where HTML's tokenizer ends a tag name (a NUL does not: it becomes
+ * U+FFFD in the name). */
+static bool teaser_ends_tag_name(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '/' || c == '>';
+}
+
+/* The name in a source tag ("<name ..." or "</name ..."), cut where HTML's
+ * tokenizer ends it (gumbo_tag_from_original_text also stops at bytes such
+ * as \v, which belong to the name). */
+static GumboStringPiece teaser_source_name(GumboStringPiece tag)
+{
+	GumboStringPiece name = { NULL, 0 };
+	size_t skip = tag.length > 1 && tag.data[1] == '/' ? 2 : 1, n = 0;
+
+	if (tag.length <= skip || tag.data[0] != '<')
+		return name;
+	name.data = tag.data + skip;
+	while (n < tag.length - skip && !teaser_ends_tag_name(name.data[n]))
+		n++;
+	name.length = n;
+	return name;
+}
+
 /* The element's tag name: gumbo's for known tags, else the source's. */
 static GumboStringPiece teaser_tag_name(const GumboElement *e)
 {
@@ -226,8 +247,7 @@ static GumboStringPiece teaser_tag_name(const GumboElement *e)
 		name.data = gumbo_normalized_tagname(e->tag);
 		name.length = strlen(name.data);
 	} else if (e->original_tag.length > 0) {
-		name = e->original_tag;
-		gumbo_tag_from_original_text(&name);
+		name = teaser_source_name(e->original_tag);
 	}
 	return name;
 }
@@ -287,7 +307,7 @@ static bool teaser_has_end_tag(const struct teaser_job *j, const GumboNode *n)
 	    t.data != j->html + e->end_pos.offset || e->end_pos.offset + t.length > j->len ||
 	    name.length == 0)
 		return false;
-	gumbo_tag_from_original_text(&t);
+	t = teaser_source_name(t);
 	return t.length == name.length && strncasecmp(t.data, name.data, name.length) == 0;
 }
 
@@ -419,7 +439,7 @@ static size_t teaser_unescape_js(const char *s, size_t n, char *out, size_t *w)
 		*w += teaser_put_utf8(out + *w, cp);
 		return 4;
 	}
-	out[(*w)++] = strchr("nrtfvb", s[1]) != NULL ? ' ' : s[1];
+	out[(*w)++] = s[1] != '\0' && strchr("nrtfvb", s[1]) != NULL ? ' ' : s[1];
 	return 2;
 }
 
@@ -685,10 +705,13 @@ static bool teaser_hit(struct teaser_job *j, const char *s, size_t n, bool *err)
 static int teaser_add_edit(struct teaser_job *j, size_t start, size_t end, const char *rep,
 			   size_t rep_len, char *owned, bool scan)
 {
-	if (teaser_grow(&j->edits, &j->cap_edits, j->n_edits, sizeof(*j->edits)) != 0) {
+	struct teaser_edit *e = teaser_grow(j->edits, &j->cap_edits, j->n_edits, sizeof(*e));
+
+	if (e == NULL) {
 		free(owned);
 		return -1;
 	}
+	j->edits = e;
 	j->edits[j->n_edits++] = (struct teaser_edit){ start, end, rep, rep_len, owned, scan };
 	return 0;
 }
@@ -1254,6 +1277,7 @@ static enum teaser_result teaser_scrub_attrs(struct teaser_job *j, const GumboNo
 static enum teaser_result teaser_plan_text(struct teaser_job *j, const GumboNode *n)
 {
 	const GumboText *t = &n->v.text;
+	struct teaser_range *r;
 	size_t start, end;
 	bool err = false;
 
@@ -1268,8 +1292,10 @@ static enum teaser_result teaser_plan_text(struct teaser_job *j, const GumboNode
 	if (n->type != GUMBO_NODE_TEXT || j->hid.used == 0 ||
 	    teaser_text_range(j, n, &start, &end) != 0 || memchr(j->html + start, '<', end - start) != NULL)
 		return TEASER_OK;
-	if (teaser_grow(&j->exempt, &j->cap_exempt, j->n_exempt, sizeof(*j->exempt)) != 0)
+	r = teaser_grow(j->exempt, &j->cap_exempt, j->n_exempt, sizeof(*r));
+	if (r == NULL)
 		return TEASER_PARSE_ERROR;
+	j->exempt = r;
 	j->exempt[j->n_exempt++] = (struct teaser_range){ start, end };
 	return TEASER_OK;
 }
@@ -1282,8 +1308,11 @@ struct teaser_walk {
 
 static enum teaser_result teaser_plan_removed(struct teaser_job *j, struct teaser_walk *w)
 {
-	if (teaser_grow(&j->removed, &j->cap_removed, j->n_removed, sizeof(*j->removed)) != 0)
+	const GumboNode **r = teaser_grow(j->removed, &j->cap_removed, j->n_removed, sizeof(*r));
+
+	if (r == NULL)
 		return TEASER_PARSE_ERROR;
+	j->removed = r;
 	j->removed[j->n_removed++] = w->n;
 	w->n = teaser_next(w->n, j->g->document, true);
 	return teaser_drop_element(j, j->removed[j->n_removed - 1]);

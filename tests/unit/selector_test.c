@@ -186,6 +186,8 @@ static const char page[] =
 	"</article></main><my-widget id=w1 class=article-body></my-widget>"
 	"<svg id=svg1><foreignObject id=fo1 class=article-body></foreignObject></svg>"
 	"<template id=t1><div id=in-template class=article-body></div></template>"
+	"<div\x0b id=vt class=article-body></div\x0b>"
+	"<div\x01 id=vn class=article-body></div>"
 	"</body></html>";
 
 START_TEST(test_selector_matches_simple)
@@ -221,6 +223,10 @@ START_TEST(test_selector_matches_simple)
 	MATCH("foreignObject.article-body", "fo1");
 	MATCH("div.article-body", "in-template");	/* the caller skips templates */
 	MATCH("p.lead", "p1");
+	/* "div\v" is another element: \v does not end a tag name. */
+	NO_MATCH("div", "vt");
+	NO_MATCH("div.article-body", "vt");
+	NO_MATCH("div", "vn");
 	gumbo_destroy_output(&kGumboDefaultOptions, g);
 }
 END_TEST
@@ -268,6 +274,18 @@ START_TEST(test_selector_matches_non_elements)
 }
 END_TEST
 
+/* A NUL in a tag name is part of it (U+FFFD), not its end. */
+START_TEST(test_selector_matches_nul_in_tag_name)
+{
+	static const char html[] = "<div\0 id=z></div><my-el\0x id=y></my-el>";
+	GumboOutput *g = gumbo_parse_with_options(&kGumboDefaultOptions, html, sizeof(html) - 1);
+
+	NO_MATCH("div", "z");
+	NO_MATCH("my-el", "y");
+	gumbo_destroy_output(&kGumboDefaultOptions, g);
+}
+END_TEST
+
 static Suite *selector_suite(void)
 {
 	Suite *s = suite_create("selector");
@@ -279,6 +297,7 @@ static Suite *selector_suite(void)
 	tcase_add_test(tc, test_selector_matches_simple);
 	tcase_add_test(tc, test_selector_matches_descendant);
 	tcase_add_test(tc, test_selector_matches_non_elements);
+	tcase_add_test(tc, test_selector_matches_nul_in_tag_name);
 	suite_add_tcase(s, tc);
 	return s;
 }

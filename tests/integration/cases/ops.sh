@@ -109,6 +109,7 @@ promotions:
 	stop "$gw_PID"
 	local s
 	s=$("$BIN/paywallctl" audit summary "$WORK/access.jsonl" --by decision --json)
+	expect_contains "log: total (admin requests are not logged)" "$s" '"total": 9'
 	expect_contains "log: full" "$s" '"full": 8'
 	expect_contains "log: teaser" "$s" '"teaser": 1'
 	s=$("$BIN/paywallctl" audit summary "$WORK/access.jsonl" --by reason --json)
