@@ -125,3 +125,24 @@ t_promotion_banner_on_full_pages() {
 	grep -qF "${HIDDEN[0]}" "$WORK/body" || fail "promotion page is not full"
 	grep -qF "(open-house)" "$WORK/body" || fail "promotion id not in the banner"
 }
+
+# What a reader's browser shows: the box is visible and the hidden
+# paragraphs are nowhere in the rendered text (not merely hidden by CSS).
+t_browser_renders_the_teaser_without_hidden_text() {
+	gw_teasers || return
+	local art="$ROOT/tests/artifacts/browser" out tok s
+	mkdir -p "$art"
+	out=$(node "$ROOT/tests/interop/browser.mjs" "http://127.0.0.1:$gw_PORT$A1" "$art/teaser.png") ||
+		{ fail "browser run failed: $out"; return; }
+	expect_contains "paywall box visible" "$out" '"boxVisible":true'
+	expect_contains "lead rendered" "$out" "${LEAD1:0:40}"
+	for s in "${HIDDEN[@]}"; do
+		expect_not_contains "rendered text" "$out" "${s:0:40}"
+	done
+	tok=$(mint "$WORK/keys/k1.pem" k1 pat --entitlements premium --ttl 1h)
+	out=$(node "$ROOT/tests/interop/browser.mjs" "http://127.0.0.1:$gw_PORT$A1" "$art/full.png" "$tok") ||
+		{ fail "browser run failed: $out"; return; }
+	expect_contains "subscriber sees the text" "$out" "${HIDDEN[0]:0:40}"
+	expect_contains "no box for subscribers" "$out" '"boxVisible":false'
+	[ -s "$art/teaser.png" ] && [ -s "$art/full.png" ] || fail "screenshots missing"
+}
