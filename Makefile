@@ -82,7 +82,8 @@ test: deps interop-deps
 
 # The independent JOSE implementation the interoperability tests mint with.
 interop-deps:
-	@test -d tests/interop/node_modules/jose || (cd tests/interop && npm ci --silent --no-audit --no-fund)
+	@test -d tests/interop/node_modules/jose -a -d tests/interop/node_modules/playwright-core || \
+		(cd tests/interop && npm ci --silent --no-audit --no-fund)
 
 test-unit:
 	@PAYWALLD_REQUIRE_JOSE=1 tests/unit/run.sh build/asan/unit
