@@ -101,10 +101,15 @@ fuzz: deps
 $(BUILD)/token_bench: tests/bench/token_bench.c $(BUILD)/libgateway.a
 	$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -o $@ $^ $(LDLIBS_ALL)
 
+$(BUILD)/teaser_bench: tests/bench/teaser_bench.c $(BUILD)/libgateway.a
+	$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -o $@ $^ $(LDLIBS_ALL)
+
 bench: all
-	@$(MAKE) --no-print-directory $(BUILD)/token_bench
+	@$(MAKE) --no-print-directory $(BUILD)/token_bench $(BUILD)/teaser_bench
 	tests/bench/run.sh --gateway bin/paywalld $(BENCH_ARGS)
 	tests/bench/tokens.sh $(BUILD)/token_bench
+	$(BUILD)/teaser_bench deploy/demo/site/article/harbour-bridge-reopens.html 2
+	tests/bench/teasers.sh
 
 demo: all
 	deploy/demo/run.sh
