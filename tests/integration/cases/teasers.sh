@@ -146,3 +146,21 @@ t_browser_renders_the_teaser_without_hidden_text() {
 	expect_contains "no box for subscribers" "$out" '"boxVisible":false'
 	[ -s "$art/teaser.png" ] && [ -s "$art/full.png" ] || fail "screenshots missing"
 }
+
+# A section with its own layout: the route's teaser map overrides the global one.
+t_route_teaser_overrides_the_section() {
+	gw_teasers || return
+	sed -i 's|  - {path: /premium/\*, access: subscribers, entitlements: \[premium\]}|  - path: /premium/*\n    access: subscribers\n    entitlements: [premium]\n    teaser: {keep_paragraphs: 0}|' "$WORK/gw.yaml"
+	kill -HUP "$gw_PID"
+	wait_log "$WORK/gw.log" 'reload ok' 3 || { fail "reload: $(tail -n 3 "$WORK/gw.log")"; return; }
+	local first
+	first=$(sed -n '/<div class="article-body">/,/<\/div>/p' "$ROOT/deploy/demo/site/premium/investigation-port-contracts.html" |
+		grep -m1 -o '<p>[^<]*' | cut -c4-60)
+	read_article "$WORK/jar" /premium/investigation-port-contracts
+	expect_eq "premium teaser" "teaser/subscribers-only/" "$(decision)"
+	grep -qF 'class="paywall-box"' "$WORK/body" || fail "no box"
+	grep -qF "$first" "$WORK/body" && fail "keep_paragraphs 0 on this route, but the first paragraph is there"
+	read_article "$WORK/jar" "$A1"
+	grep -qF "$LEAD2" "$WORK/body" || fail "other routes keep the global 2 paragraphs"
+	return 0
+}
