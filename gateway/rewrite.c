@@ -198,6 +198,26 @@ bool rewrite_is_html(const char *ct)
 	       (n == 21 && strncasecmp(ct, "application/xhtml+xml", 21) == 0);
 }
 
+/* A charset parameter other than UTF-8 in the backend's Content-Type: the
+ * cut would work on bytes it misreads, so the page is never cut. */
+static bool rewrite_charset_not_utf8(const char *ct)
+{
+	const char *p = ct;
+
+	while (p != NULL && (p = strchr(p, ';')) != NULL) {
+		p++;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (strncasecmp(p, "charset=", 8) != 0)
+			continue;
+		p += 8;
+		if (*p == '"')
+			p++;
+		return strncasecmp(p, "utf-8", 5) != 0 && strncasecmp(p, "utf8", 4) != 0;
+	}
+	return false;
+}
+
 static bool rewrite_is_json(const char *ct)
 {
 	size_t n = ct ? strcspn(ct, "; ") : 0;
@@ -305,13 +325,14 @@ int rewrite_teaser(const struct teaser_config *global, const struct teaser_confi
 	if ((box = rewrite_render(src.tmpl, v, &box_len)) == NULL)
 		return -1;
 	rules.container = src.container;
-	rules.keep_paragraphs = (long)src.keep;
+	rules.keep_paragraphs = src.keep >= 0 ? (long)src.keep : 0;
 	rules.marker = src.marker;
 	rules.insert = box;
 	rules.insert_len = box_len;
 	rules.remove = src.remove;
 	rules.n_remove = src.n_remove;
-	r = teaser_render(body, len, &rules, &out->body, &out->len);
+	r = rewrite_charset_not_utf8(content_type) ? TEASER_NOT_UTF8 :
+	    teaser_render(body, len, &rules, &out->body, &out->len);
 	if (r == TEASER_OK) {
 		out->status = 200;
 		out->content_type = "text/html; charset=utf-8";
@@ -336,7 +357,8 @@ int rewrite_banner(const struct teaser_config *global, const struct teaser_confi
 	enum teaser_result r;
 
 	memset(out, 0, sizeof(*out));
-	if (!global->present || banner == NULL || !rewrite_is_html(content_type))
+	if (!global->present || banner == NULL || !rewrite_is_html(content_type) ||
+	    rewrite_charset_not_utf8(content_type))
 		return -1;
 	rewrite_merge(global, route, &src);
 	if ((b = rewrite_render(banner, v, &blen)) == NULL)

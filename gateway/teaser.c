@@ -872,14 +872,15 @@ static bool teaser_meta_is_utf8(const GumboNode *n)
 }
 
 /*
- * One walk over the page: every <meta> must agree the page is UTF-8; the
- * container is the first element matching sel outside <template>. A
- * matching element the parser cloned means the container's content may
- * be spread over several elements: fail closed.
+ * One walk over the page: every <meta> must agree the page is UTF-8 (that
+ * result comes first); the container is the first element matching sel
+ * outside <template>. A matching element the parser cloned means the
+ * container's content may be spread over several elements: fail closed.
  */
 static enum teaser_result teaser_find_container(struct teaser_job *j, const struct selector *sel)
 {
 	const GumboNode *doc = j->g->document, *n = doc, *found = NULL;
+	bool cloned = false;
 
 	while (n != NULL) {
 		bool skip = n->type == GUMBO_NODE_TEMPLATE;
@@ -887,13 +888,14 @@ static enum teaser_result teaser_find_container(struct teaser_job *j, const stru
 		if (teaser_is_tag(n, GUMBO_TAG_META) && !teaser_meta_is_utf8(n))
 			return TEASER_NOT_UTF8;
 		if (!skip && teaser_is_element(n) && selector_matches(sel, n)) {
-			if (teaser_is_clone(n))
-				return TEASER_PARSE_ERROR;
+			cloned = cloned || teaser_is_clone(n);
 			if (found == NULL)
 				found = n;
 		}
 		n = teaser_next(n, doc, skip);
 	}
+	if (cloned)
+		return TEASER_PARSE_ERROR;
 	if (found == NULL)
 		return TEASER_NO_CONTAINER;
 	j->container = found;
@@ -971,7 +973,8 @@ static void teaser_find_cut_node(const struct teaser_job *j, const GumboNode **m
 			*p = n;
 			count++;
 		}
-		if (n->type == GUMBO_NODE_COMMENT && j->r->marker != NULL && teaser_is_marker(j, n)) {
+		if (n->type == GUMBO_NODE_COMMENT && j->r->marker != NULL && j->r->marker[0] != '\0' &&
+		    teaser_is_marker(j, n)) {
 			*marker = n;
 			return;
 		}

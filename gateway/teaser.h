@@ -18,7 +18,7 @@
 struct teaser_rules {
 	const struct selector *container;	/* the article body */
 	long keep_paragraphs;			/* >= 0 */
-	const char *marker;			/* comment text, e.g. "paywall-break"; NULL: none */
+	const char *marker;			/* comment text, e.g. "paywall-break"; NULL or "": none */
 	const char *insert;			/* HTML put at the cut (a rendered template) */
 	size_t insert_len;
 	const struct selector *const *remove;	/* removed anywhere in the page */
