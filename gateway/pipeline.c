@@ -60,6 +60,8 @@ struct pipeline {
 	struct rewrite_out rw;		/* the replacement body, when rewritten */
 	bool rewritten;
 	char *gz;			/* the rewritten body, gzip-encoded */
+	struct buf xff;			/* a trusted peer's X-Forwarded-For chain, joined once */
+	bool xff_ok;
 	size_t gz_len;
 	int64_t started_ms;		/* wall clock, for the log line */
 	struct timespec t0;
@@ -93,6 +95,7 @@ struct pipeline *pipeline_new(struct snapshot *snap, const struct services *svc)
 		return NULL;
 	p->snap = snap;
 	p->svc = svc;
+	buf_init(&p->xff, PIPELINE_XFF_MAX - NETADDR_STR_MAX - 8);
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
 	p->started_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
@@ -108,6 +111,7 @@ void pipeline_free(struct pipeline *p)
 	upstream_finish(p->x);
 	rewrite_out_free(&p->rw);
 	free(p->gz);
+	buf_free(&p->xff);
 	curl_slist_free_all(p->up_headers);
 	for (size_t i = 0; i < p->n_owned; i++)
 		free(p->owned[i]);
@@ -213,18 +217,20 @@ static void pipeline_client_from_chain(struct pipeline *p, char *chain)
 	}
 }
 
+/* Joins a trusted peer's X-Forwarded-For chain once: it gives the reader's
+ * address here and is extended for the backend in pipeline_add_forwarded. */
 static void pipeline_client_address(struct pipeline *p, const struct pipeline_input *in)
 {
-	struct buf chain;
+	char copy[PIPELINE_XFF_MAX];
 
 	p->gate.client = in->peer;
 	p->gate.client_set = true;
-	if (!p->peer_trusted)
+	p->xff_ok = !p->peer_trusted || pipeline_join_values(in, "X-Forwarded-For", &p->xff) == 0;
+	if (!p->peer_trusted || !p->xff_ok || p->xff.data == NULL)
 		return;
-	buf_init(&chain, PIPELINE_XFF_MAX);
-	if (pipeline_join_values(in, "X-Forwarded-For", &chain) == 0 && chain.data != NULL)
-		pipeline_client_from_chain(p, chain.data);
-	buf_free(&chain);
+	/* pipeline_client_from_chain cuts the string up as it walks it. */
+	memcpy(copy, p->xff.data, p->xff.len + 1);
+	pipeline_client_from_chain(p, copy);
 }
 
 /* A valid signed visitor cookie, or none (a new id is made only when a
@@ -291,10 +297,9 @@ static int pipeline_add_forwarded(struct pipeline *p, const struct pipeline_inpu
 	const char *host = headers_find(in->headers, in->nheaders, "Host");
 	const char *proto = "http";
 	char xff[PIPELINE_XFF_MAX];
-	struct buf chain;
-	int rc = -1;
 
-	buf_init(&chain, PIPELINE_XFF_MAX - NETADDR_STR_MAX - 8);
+	if (!p->xff_ok)
+		return -1;	/* the chain was longer than allowed */
 	if (p->peer_trusted) {
 		const char *sent_proto = headers_find(in->headers, in->nheaders,
 						      "X-Forwarded-Proto");
@@ -305,20 +310,15 @@ static int pipeline_add_forwarded(struct pipeline *p, const struct pipeline_inpu
 			proto = sent_proto;
 		if (sent_host != NULL && sent_host[0] != '\0')
 			host = sent_host;
-		if (pipeline_join_values(in, "X-Forwarded-For", &chain) != 0)
-			goto out;
 	}
-	if (headers_forwarded_for(chain.data, p->peer_trusted, p->peer, xff, sizeof(xff)) != 0 ||
+	if (headers_forwarded_for(p->xff.data, p->peer_trusted, p->peer, xff, sizeof(xff)) != 0 ||
 	    pipeline_append_header(&p->up_headers, "X-Forwarded-For", xff) != 0 ||
 	    pipeline_append_header(&p->up_headers, "X-Forwarded-Proto", proto) != 0 ||
 	    pipeline_append_header(&p->up_headers, "X-Request-Id", p->reqid) != 0)
-		goto out;
+		return -1;
 	if (host != NULL && pipeline_append_header(&p->up_headers, "X-Forwarded-Host", host) != 0)
-		goto out;
-	rc = 0;
-out:
-	buf_free(&chain);
-	return rc;
+		return -1;
+	return 0;
 }
 
 /* Switches off headers libcurl would otherwise invent on the client's behalf. */
