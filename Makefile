@@ -8,7 +8,7 @@
 #   make lint       banned-function check
 
 CC      ?= cc
-PKGS    ?= libmicrohttpd libcurl yaml-0.1 jansson libjwt libcrypto zlib lmdb gumbo
+PKGS    ?= libmicrohttpd libcurl yaml-0.1 jansson libjwt libcrypto zlib lmdb gumbo hiredis
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wpointer-arith -Wformat=2
 CSTD    := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE

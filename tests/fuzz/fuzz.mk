@@ -8,7 +8,7 @@
 FUZZ_CC    ?= clang
 FUZZ_BUILD ?= build/fuzz
 FUZZ_OBJ   := $(FUZZ_BUILD)/obj
-PKGS       := libmicrohttpd libcurl yaml-0.1 jansson libjwt libcrypto zlib lmdb gumbo
+PKGS       := libmicrohttpd libcurl yaml-0.1 jansson libjwt libcrypto zlib lmdb gumbo hiredis
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
