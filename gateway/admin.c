@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "meter.h"
 #include "netaddr.h"
 
 #define ADMIN_METRICS_MAX (256 * 1024)
@@ -59,20 +60,31 @@ static bool admin_backend_reachable(const char *url)
 	return ok;
 }
 
+/*
+ * 503 when the gateway cannot answer as configured: no backend, or a
+ * failing meter store unless meter.readyz_requires_store is false (a fleet
+ * sharing one Redis would otherwise all leave the load balancer at once,
+ * though each still answers per on_store_error).
+ */
 static enum MHD_Result admin_readyz(struct admin *a, struct MHD_Connection *c)
 {
 	struct snapshot *s = snapshot_acquire(a->slot);
 	bool backend = admin_backend_reachable(s->cfg->upstream.url);
 	bool store = a->store == NULL || a->store->ops->ping(a->store) == 0;
-	char body[256];
+	bool store_needed = s->cfg->meter.readyz_requires_store;
+	char state[96], body[320];
 	int n;
 
-	snapshot_release(s);
+	if (a->store == NULL || store)
+		snprintf(state, sizeof(state), "%s", a->store == NULL ? "none" : "ok");
+	else
+		snprintf(state, sizeof(state), "failing (answers follow on_store_error=%s)",
+			 s->cfg->meter.on_store_error == METER_OPEN ? "open" : "closed");
 	n = snprintf(body, sizeof(body), "config: loaded\nbackend: %s\nmeter store: %s\n",
-		     backend ? "reachable" : "unreachable",
-		     a->store == NULL ? "none" : store ? "ok" : "failing");
-	return admin_reply(c, backend && store ? 200 : 503, "text/plain; charset=utf-8", body,
-			   n > 0 ? (size_t)n : 0);
+		     backend ? "reachable" : "unreachable", state);
+	snapshot_release(s);
+	return admin_reply(c, backend && (store || !store_needed) ? 200 : 503,
+			   "text/plain; charset=utf-8", body, n > 0 ? (size_t)n : 0);
 }
 
 static unsigned long long admin_active_promotions(struct admin *a)
@@ -94,8 +106,12 @@ static enum MHD_Result admin_metrics(struct admin *a, struct MHD_Connection *c)
 	enum MHD_Result ret;
 	unsigned long long dropped = a->log_dropped ? a->log_dropped(a->log_cls) : 0;
 
+	struct store_stats st;
+
+	store_get_stats(a->store, &st);
 	buf_init(&out, ADMIN_METRICS_MAX);
-	if (metrics_render(a->m, admin_active_promotions(a), dropped, &out) != 0) {
+	if (metrics_render(a->m, admin_active_promotions(a), dropped, &out) != 0 ||
+	    (a->store != NULL && metrics_render_store(&st, &out) != 0)) {
 		buf_free(&out);
 		return admin_reply(c, 500, "text/plain", "metrics too large\n", 18);
 	}

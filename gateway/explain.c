@@ -17,6 +17,9 @@
 #include "timefmt.h"
 #include "visitor.h"
 
+/* The CLI may wait longer on Redis than a request would. */
+#define EXPLAIN_REDIS_TIMEOUT_MS 2000
+
 struct explain_args {
 	const char *config, *path, *token, *ip, *ua, *at;
 	long long reads;
@@ -252,13 +255,17 @@ static int explain_meter_run(const struct config *cfg, const struct explain_args
 	if (explain_reader_key(cfg, a, &r) != 0)
 		return 1;
 	if (strcmp(a->cmd, "reset") == 0) {
-		if (st->ops->reset(st, &r) != 0)
+		if (st->ops->reset(st, &r) != 0) {
+			fprintf(stderr, "paywallctl meter: the meter store failed\n");
 			return 1;
+		}
 		printf("meter reset for this %s\n", a->user ? "user" : "visitor");
 		return 0;
 	}
-	if ((n = st->ops->show(st, &r, start, e, sizeof(e) / sizeof(e[0]))) < 0)
+	if ((n = st->ops->show(st, &r, start, e, sizeof(e) / sizeof(e[0]))) < 0) {
+		fprintf(stderr, "paywallctl meter: the meter store failed\n");
 		return 1;
+	}
 	printf("%d of %lld articles read in the current period (%s)\n", n, aud->limit,
 	       aud->period_spec ? aud->period_spec : "?");
 	for (int i = 0; i < n; i++) {
@@ -278,6 +285,7 @@ int explain_meter_main(int argc, char **argv)
 	struct explain_args a;
 	struct config *cfg;
 	struct store *st = NULL;
+	struct store_options o;
 	char err[512];
 	int rc = 1;
 
@@ -290,13 +298,19 @@ int explain_meter_main(int argc, char **argv)
 	}
 	if ((cfg = explain_load(a.config)) == NULL)
 		return 2;
-	if (!cfg->meter.enabled || strncmp(cfg->meter.store, "lmdb:", 5) != 0) {
-		fprintf(stderr, "paywallctl meter: needs an lmdb: meter store (a memory store "
-			"lives only inside the gateway)\n");
+	if (!cfg->meter.enabled || strcmp(cfg->meter.store, "memory") == 0) {
+		fprintf(stderr, "paywallctl meter: needs an lmdb: or redis:// meter store (a "
+			"memory store lives only inside the gateway)\n");
 		goto out;
 	}
-	if (store_open_sized(cfg->meter.store, 0, (size_t)cfg->meter.lmdb_map_mb, &st, err,
-			     sizeof(err)) != 0) {
+	meter_store_options(&cfg->meter, &o);
+	/* The CLI waits for a slow Redis rather than fail at the gateway's 50 ms. */
+	if (o.redis.timeout_ms < EXPLAIN_REDIS_TIMEOUT_MS)
+		o.redis.timeout_ms = EXPLAIN_REDIS_TIMEOUT_MS;
+	if (o.redis.connect_timeout_ms < EXPLAIN_REDIS_TIMEOUT_MS)
+		o.redis.connect_timeout_ms = EXPLAIN_REDIS_TIMEOUT_MS;
+	o.redis.pool_size = 1;
+	if (store_open_with(cfg->meter.store, &o, &st, err, sizeof(err)) != 0) {
 		fprintf(stderr, "paywallctl meter: %s: %s\n", cfg->meter.store, err);
 		goto out;
 	}

@@ -76,3 +76,14 @@ void log_msg(enum log_level level, const char *module, const char *fmt, ...)
 	if (write(STDERR_FILENO, line, (size_t)n) < 0)
 		return;
 }
+
+bool log_due(atomic_llong *last, long long every_ms)
+{
+	struct timespec ts;
+	long long now, prev;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	prev = atomic_load(last);
+	return now - prev >= every_ms && atomic_compare_exchange_strong(last, &prev, now);
+}

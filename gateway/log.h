@@ -2,6 +2,9 @@
 #ifndef PAYWALLD_LOG_H
 #define PAYWALLD_LOG_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
+
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 
 /*
@@ -14,6 +17,13 @@ enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
  */
 void log_msg(enum log_level level, const char *module, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/*
+ * Rate limiting for messages an outage would repeat per request: true at
+ * most once per every_ms (monotonic clock) for one *last, which the caller
+ * owns and initialises to INT64_MIN / 2. Thread-safe.
+ */
+bool log_due(atomic_llong *last, long long every_ms);
 
 #define log_info(mod, ...)  log_msg(LOG_INFO, (mod), __VA_ARGS__)
 #define log_warn(mod, ...)  log_msg(LOG_WARN, (mod), __VA_ARGS__)

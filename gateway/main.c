@@ -112,6 +112,19 @@ static struct config *main_load_config(const char *path)
 	return cfg;
 }
 
+static bool main_same_str(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static bool main_same_redis(const struct meter_redis_config *a,
+			    const struct meter_redis_config *b)
+{
+	return main_same_str(a->password, b->password) &&
+	       main_same_str(a->key_prefix, b->key_prefix) && a->pool_size == b->pool_size &&
+	       a->timeout_ms == b->timeout_ms && a->connect_timeout_ms == b->connect_timeout_ms;
+}
+
 /* Listener settings are fixed when the socket is opened; say so on reload. */
 static void main_warn_restart_only(const struct config *old, const struct config *new)
 {
@@ -127,8 +140,10 @@ static void main_warn_restart_only(const struct config *old, const struct config
 	    (old->audit.log && new->audit.log && strcmp(old->audit.log, new->audit.log) != 0))
 		log_warn("main", "reload: audit log changes take effect only after a restart");
 	if (old->meter.enabled != new->meter.enabled ||
-	    (old->meter.store && new->meter.store && strcmp(old->meter.store, new->meter.store) != 0))
-		log_warn("main", "reload: a different meter store takes effect only after a restart");
+	    (old->meter.store && new->meter.store && strcmp(old->meter.store, new->meter.store) != 0) ||
+	    !main_same_redis(&old->meter.redis, &new->meter.redis))
+		log_warn("main", "reload: a different meter store or redis options take effect "
+			 "only after a restart");
 }
 
 static void main_reload(struct snapshot_slot *slot, struct metrics *metrics, const char *path)
@@ -246,6 +261,7 @@ int main(int argc, char **argv)
 	struct metrics metrics;
 	struct httpd *h = NULL;
 	struct admin *admin = NULL;
+	struct store_options sopts;
 	char err[512];
 	struct options o;
 	struct config *cfg;
@@ -275,9 +291,9 @@ int main(int argc, char **argv)
 		config_free(cfg);
 		goto out_curl;
 	}
+	meter_store_options(&cfg->meter, &sopts);
 	if (cfg->meter.enabled &&
-	    store_open_sized(cfg->meter.store, (size_t)cfg->meter.memory_max_entries,
-			     (size_t)cfg->meter.lmdb_map_mb, &svc.store, err, sizeof(err)) != 0) {
+	    store_open_with(cfg->meter.store, &sopts, &svc.store, err, sizeof(err)) != 0) {
 		log_error("main", "meter store %s: %s", cfg->meter.store, err);
 		config_free(cfg);
 		goto out_curl;

@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+
 #include "store.h"
 
 #define countof(a) (sizeof(a) / sizeof((a)[0]))
@@ -281,19 +283,19 @@ static void meter_free_audience(void *value)
 	meter_period_free(&a->period);
 }
 
-/* "memory" or "lmdb:DIR", DIR resolved against the config's directory. */
+/* "memory", "lmdb:DIR" (DIR resolved against the config's directory) or a
+ * redis:// URL. */
 static int meter_parse_store(struct cfg_ctx *c, yaml_node_t *n, void *value)
 {
 	const char *s = cfg_scalar(n);
-	char **store = value, *dir = NULL, *v = NULL;
+	char **store = value, *dir = NULL, *v = NULL, err[256];
 	size_t len;
 
-	if (s == NULL || !store_spec_is_valid(s)) {
-		cfg_error(c, n, "store: expected memory or lmdb:DIR, got '%s'",
-			  s ? s : "(not a string)");
+	if (s == NULL || !store_spec_check(s, err, sizeof(err))) {
+		cfg_error(c, n, "store: %s", s ? err : "expected a string");
 		return -1;
 	}
-	if (strcmp(s, "memory") == 0) {
+	if (strncmp(s, "lmdb:", 5) != 0) {
 		v = strdup(s);
 	} else if ((dir = cfg_resolve_path(c->dir, s + 5)) != NULL) {
 		len = strlen(dir) + 6;
@@ -307,6 +309,92 @@ static int meter_parse_store(struct cfg_ctx *c, yaml_node_t *n, void *value)
 	}
 	free(*store);
 	*store = v;
+	return 0;
+}
+
+static void meter_free_secret_str(void *value)
+{
+	char **s = value;
+
+	if (*s != NULL)
+		OPENSSL_cleanse(*s, strlen(*s));
+	free(*s);
+	*s = NULL;
+}
+
+static int meter_set_password(struct cfg_ctx *c, yaml_node_t *n, char **out, const char *pw)
+{
+	if (*out != NULL) {
+		cfg_error(c, n, "redis: give password or password_file, not both");
+		return -1;
+	}
+	if (strlen(pw) == 0 || strlen(pw) > 512 || strpbrk(pw, "\r\n") != NULL) {
+		cfg_error(c, n, "redis: a password is 1 to 512 bytes on one line");
+		return -1;
+	}
+	if ((*out = strdup(pw)) == NULL) {
+		cfg_error(c, n, "redis: out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static int meter_parse_redis_password(struct cfg_ctx *c, yaml_node_t *n, void *value)
+{
+	const char *s = cfg_scalar(n);
+
+	if (s == NULL) {
+		cfg_error(c, n, "password: expected a string");
+		return -1;
+	}
+	return meter_set_password(c, n, value, s);
+}
+
+/* The password file's first line, so the secret stays out of the config. */
+static int meter_parse_redis_password_file(struct cfg_ctx *c, yaml_node_t *n, void *value)
+{
+	const char *s = cfg_scalar(n);
+	char *path = NULL, line[520] = "";
+	FILE *f = NULL;
+	int rc = -1;
+
+	if (s == NULL || *s == '\0' || (path = cfg_resolve_path(c->dir, s)) == NULL) {
+		cfg_error(c, n, "password_file: expected a path");
+		return -1;
+	}
+	if ((f = fopen(path, "re")) == NULL) {
+		cfg_error(c, n, "password_file: %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (fgets(line, sizeof(line), f) == NULL)
+		line[0] = '\0';
+	line[strcspn(line, "\r\n")] = '\0';
+	rc = meter_set_password(c, n, value, line);
+out:
+	OPENSSL_cleanse(line, sizeof(line));
+	if (f != NULL)
+		fclose(f);
+	free(path);
+	return rc;
+}
+
+static int meter_parse_redis_prefix(struct cfg_ctx *c, yaml_node_t *n, void *value)
+{
+	const char *s = cfg_scalar(n);
+	char **out = value;
+	struct store_redis_options o = { .key_prefix = s, .pool_size = 1, .timeout_ms = 1,
+					 .connect_timeout_ms = 1 };
+	char err[256];
+
+	if (s == NULL || store_redis_check_options(&o, err, sizeof(err)) != 0) {
+		cfg_error(c, n, "key_prefix: %s", s ? err : "expected a string");
+		return -1;
+	}
+	free(*out);
+	if ((*out = strdup(s)) == NULL) {
+		cfg_error(c, n, "key_prefix: out of memory");
+		return -1;
+	}
 	return 0;
 }
 
@@ -353,6 +441,35 @@ static int meter_parse_on_error(struct cfg_ctx *c, yaml_node_t *n, void *value)
 	return -1;
 }
 
+#define MR(f) offsetof(struct meter_redis_config, f)
+static const struct cfg_field meter_redis_fields[] = {
+	{ "password", CFG_CUSTOM, MR(password), false, 0, 0, meter_parse_redis_password,
+	  meter_free_secret_str },
+	{ "password_file", CFG_CUSTOM, MR(password), false, 0, 0, meter_parse_redis_password_file,
+	  NULL },
+	{ "key_prefix", CFG_CUSTOM, MR(key_prefix), false, 0, 0, meter_parse_redis_prefix,
+	  meter_free_str },
+	{ "pool_size", CFG_INT, MR(pool_size), false, 1, STORE_REDIS_POOL_MAX, NULL, NULL },
+	{ "timeout_ms", CFG_INT, MR(timeout_ms), false, 1, 60000, NULL, NULL },
+	{ "connect_timeout_ms", CFG_INT, MR(connect_timeout_ms), false, 1, 60000, NULL, NULL },
+};
+#undef MR
+
+static int meter_parse_redis(struct cfg_ctx *c, yaml_node_t *n, void *value)
+{
+	if (n->type != YAML_MAPPING_NODE) {
+		cfg_error(c, n, "redis: expected a mapping {password, key_prefix, pool_size, "
+			  "timeout_ms, ...}");
+		return -1;
+	}
+	return cfg_parse_map(c, n, meter_redis_fields, countof(meter_redis_fields), value);
+}
+
+static void meter_free_redis(void *value)
+{
+	cfg_free_fields(meter_redis_fields, countof(meter_redis_fields), value);
+}
+
 #define MC(f) offsetof(struct meter_config, f)
 static const struct cfg_field meter_fields[] = {
 	{ "store", CFG_CUSTOM, MC(store), false, 0, 0, meter_parse_store, meter_free_str },
@@ -367,6 +484,8 @@ static const struct cfg_field meter_fields[] = {
 	{ "lmdb_map_mb", CFG_INT, MC(lmdb_map_mb), false, 1, 1024 * 1024, NULL, NULL },
 	{ "memory_max_entries", CFG_INT, MC(memory_max_entries), false, 1, 100000000, NULL,
 	  NULL },
+	{ "redis", CFG_CUSTOM, MC(redis), false, 0, 0, meter_parse_redis, meter_free_redis },
+	{ "readyz_requires_store", CFG_BOOL, MC(readyz_requires_store), false, 0, 0, NULL, NULL },
 };
 #undef MC
 
@@ -381,9 +500,14 @@ static int meter_set_defaults(struct meter_config *mc)
 	mc->registered.limit = 10;
 	mc->registered.period_spec = strdup("calendar-month");
 	mc->on_store_error = METER_OPEN;
+	mc->readyz_requires_store = true;
 	mc->lmdb_map_mb = STORE_LMDB_MAP_MB_DEFAULT;
 	mc->memory_max_entries = STORE_MEM_ENTRIES_DEFAULT;
-	return mc->store && mc->timezone && mc->anonymous.period_spec &&
+	mc->redis.key_prefix = strdup(STORE_REDIS_PREFIX_DEFAULT);
+	mc->redis.pool_size = STORE_REDIS_POOL_DEFAULT;
+	mc->redis.timeout_ms = STORE_REDIS_TIMEOUT_MS_DEFAULT;
+	mc->redis.connect_timeout_ms = STORE_REDIS_CONNECT_TIMEOUT_MS_DEFAULT;
+	return mc->store && mc->timezone && mc->redis.key_prefix && mc->anonymous.period_spec &&
 	       mc->registered.period_spec ? 0 : -1;
 }
 
@@ -442,4 +566,16 @@ void meter_config_free(struct meter_config *mc)
 		return;
 	cfg_free_fields(meter_fields, countof(meter_fields), mc);
 	memset(mc, 0, sizeof(*mc));
+}
+
+void meter_store_options(const struct meter_config *mc, struct store_options *o)
+{
+	store_options_defaults(o);
+	o->mem_entries = (size_t)mc->memory_max_entries;
+	o->lmdb_map_mb = (size_t)mc->lmdb_map_mb;
+	o->redis.password = mc->redis.password;
+	o->redis.key_prefix = mc->redis.key_prefix;
+	o->redis.pool_size = (unsigned)mc->redis.pool_size;
+	o->redis.timeout_ms = (unsigned)mc->redis.timeout_ms;
+	o->redis.connect_timeout_ms = (unsigned)mc->redis.connect_timeout_ms;
 }

@@ -9,6 +9,7 @@
 #include <yaml.h>
 
 #include "cfg.h"
+#include "store.h"
 
 #define METER_LIMIT_MAX 100000
 #define METER_DAYS_MAX 3650
@@ -68,16 +69,31 @@ struct meter_audience {
 
 enum meter_on_error { METER_OPEN, METER_CLOSED };
 
+/* `meter.redis`: options of a redis:// store. */
+struct meter_redis_config {
+	char *password;			/* `password`, or the first line of `password_file` */
+	char *key_prefix;
+	long long pool_size;
+	long long timeout_ms;
+	long long connect_timeout_ms;
+};
+
 /* The `meter` config section. Owned by struct config. */
 struct meter_config {
 	bool enabled;			/* the section is present */
-	char *store;			/* "memory" or "lmdb:DIR", DIR resolved */
+	char *store;			/* "memory", "lmdb:DIR" (DIR resolved) or "redis://..." */
 	char *timezone;			/* for calendar-month periods */
 	struct meter_audience anonymous, registered;
 	enum meter_on_error on_store_error;	/* open: serve full; closed: teaser */
+	bool readyz_requires_store;	/* a failing store makes /readyz 503 */
 	long long lmdb_map_mb;
 	long long memory_max_entries;
+	struct meter_redis_config redis;	/* `redis:`, for a redis:// store */
 };
+
+/* Fills o with what the section says about every store. o borrows mc's
+ * strings: keep mc alive while o is used. */
+void meter_store_options(const struct meter_config *mc, struct store_options *o);
 
 /*
  * Fills mc with the defaults (memory store, UTC, anonymous 3 per 30d,

@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 
 /* Upper bounds in milliseconds; the last bucket is +Inf. */
@@ -16,11 +17,12 @@ void metrics_init(struct metrics *m)
 	memset(m, 0, sizeof(*m));
 	atomic_store(&m->last_reload_ok, true);
 	atomic_store(&m->config_generation, 1);
+	atomic_store(&m->store_error_logged, (long long)(INT64_MIN / 2));
 }
 
 void metrics_count_decision(struct metrics *m, bool full, enum policy_reason r)
 {
-	if ((unsigned)r <= POLICY_R_SUBSCRIBERS_ONLY)
+	if ((unsigned)r < POLICY_R_COUNT)
 		atomic_fetch_add(&m->decisions[full ? 0 : 1][r], 1);
 }
 
@@ -82,7 +84,7 @@ static int metrics_render_decisions(struct metrics *m, struct buf *out)
 				"and reason.\n# TYPE paywalld_requests_total counter\n");
 
 	for (int d = 0; d < 2; d++)
-		for (int r = POLICY_R_FREE; r <= POLICY_R_SUBSCRIBERS_ONLY; r++)
+		for (int r = POLICY_R_FREE; r < POLICY_R_COUNT; r++)
 			rc |= metrics_printf(out, "paywalld_requests_total{decision=\"%s\",reason=\"%s\"} %llu\n",
 					     d == 0 ? "full" : "teaser",
 					     policy_reason_name((enum policy_reason)r),
@@ -168,4 +170,24 @@ int metrics_render(struct metrics *m, unsigned long long active_promotions,
 	rc |= metrics_render_upstream(m, out);
 	rc |= metrics_render_rest(m, active_promotions, log_dropped, out);
 	return rc != 0 ? -1 : 0;
+}
+
+int metrics_render_store(const struct store_stats *st, struct buf *out)
+{
+	int rc = metrics_printf(out, "# HELP paywalld_meter_store_up Whether the meter store "
+				"answered its last operation.\n"
+				"# TYPE paywalld_meter_store_up gauge\n"
+				"paywalld_meter_store_up %d\n", st->up ? 1 : 0);
+
+	rc |= metrics_printf(out, "# HELP paywalld_meter_store_round_trips_total Commands sent "
+			     "to a networked store (Redis).\n"
+			     "# TYPE paywalld_meter_store_round_trips_total counter\n"
+			     "paywalld_meter_store_round_trips_total %llu\n", st->round_trips);
+	rc |= metrics_printf(out, "# TYPE paywalld_meter_store_timeouts_total counter\n"
+			     "paywalld_meter_store_timeouts_total %llu\n", st->timeouts);
+	rc |= metrics_printf(out, "# TYPE paywalld_meter_store_connects_total counter\n"
+			     "paywalld_meter_store_connects_total{result=\"ok\"} %llu\n"
+			     "paywalld_meter_store_connects_total{result=\"failed\"} %llu\n",
+			     st->reconnects, st->connect_failures);
+	return rc;
 }

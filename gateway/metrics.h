@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "policy.h"
+#include "store.h"
 #include "token.h"
 
 #define METRICS_LATENCY_BUCKETS 12
@@ -19,7 +20,7 @@
  * view, as Prometheus expects).
  */
 struct metrics {
-	atomic_ullong decisions[2][POLICY_R_SUBSCRIBERS_ONLY + 1];	/* [full|teaser][reason] */
+	atomic_ullong decisions[2][POLICY_R_COUNT];	/* [full|teaser][reason] */
 	atomic_ullong status_class[6];				/* 1xx..5xx, [0] other */
 	atomic_ullong upstream_le[METRICS_LATENCY_BUCKETS];	/* cumulative at scrape */
 	atomic_ullong upstream_count;
@@ -35,6 +36,7 @@ struct metrics {
 	atomic_ullong reloads_ok;
 	atomic_ullong reloads_failed;
 	atomic_bool last_reload_ok;
+	atomic_llong store_error_logged;	/* log_due state of the per-request error */
 };
 
 void metrics_init(struct metrics *m);
@@ -51,5 +53,7 @@ void metrics_count_rewrite(struct metrics *m, const char *outcome);
  */
 int metrics_render(struct metrics *m, unsigned long long active_promotions,
 		   unsigned long long log_dropped, struct buf *out);
+/* Appends the meter store's series (up, round trips, timeouts, connects). */
+int metrics_render_store(const struct store_stats *st, struct buf *out);
 
 #endif

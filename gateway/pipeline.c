@@ -533,12 +533,17 @@ static void pipeline_meter(struct pipeline *p, const struct pipeline_input *in,
 	pipeline_hash(article, art);
 	if (st != NULL)
 		res = st->ops->check_and_count(st, &r, art, now, meter_window_start(&aud->period, now),
-					       (unsigned)aud->limit, !count, &used);
+					       meter_period_max_age(&aud->period), (unsigned)aud->limit,
+					       !count, &used);
 	if (res == STORE_ERROR) {
-		atomic_fetch_add(&p->svc->metrics->meter_store_errors, 1);
-		log_error("meter", "request %s: meter store failed, on_store_error=%s", p->reqid,
-			  mc->on_store_error == METER_OPEN ? "open" : "closed");
+		unsigned long long n = atomic_fetch_add(&p->svc->metrics->meter_store_errors, 1) + 1;
+		/* Once a second: an outage must not write a line per request. */
+		if (log_due(&p->svc->metrics->store_error_logged, 1000))
+			log_error("meter", "request %s: meter store failed (%llu so far), "
+				  "on_store_error=%s", p->reqid, n,
+				  mc->on_store_error == METER_OPEN ? "open" : "closed");
 		p->gate.result.decision = mc->on_store_error == METER_OPEN ? POLICY_FULL : POLICY_TEASER;
+		p->gate.result.reason = POLICY_R_METER_UNAVAILABLE;
 		return;
 	}
 	p->gate.meter_consulted = true;

@@ -582,7 +582,8 @@ void policy_decide(const struct policy_input *in, struct policy_result *out)
 const char *policy_reason_name(enum policy_reason r)
 {
 	static const char *const names[] = { "none", "free", "subscriber", "promotion", "crawler",
-					     "meter", "meter-exhausted", "subscribers-only" };
+					     "meter", "meter-exhausted", "subscribers-only",
+					     "meter-unavailable" };
 
 	return (unsigned)r < countof(names) ? names[r] : "?";
 }

@@ -86,6 +86,8 @@ enum policy_reason {
 	POLICY_R_NONE,			/* unmatched: not a gated route */
 	POLICY_R_FREE, POLICY_R_SUBSCRIBER, POLICY_R_PROMOTION, POLICY_R_CRAWLER,
 	POLICY_R_METER, POLICY_R_METER_EXHAUSTED, POLICY_R_SUBSCRIBERS_ONLY,
+	POLICY_R_METER_UNAVAILABLE,	/* the store failed: on_store_error decided */
+	POLICY_R_COUNT
 };
 
 /* Everything the decision depends on. Borrowed pointers. */

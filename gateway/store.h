@@ -1,5 +1,5 @@
 /* store: where meters live. A small table of functions, so the embedded
- * (LMDB), shared (Redis, later) and memory stores pass one conformance suite. */
+ * (LMDB), shared (Redis) and memory stores pass one conformance suite. */
 #ifndef PAYWALLD_STORE_H
 #define PAYWALLD_STORE_H
 
@@ -30,6 +30,16 @@ enum store_result {
 	STORE_ERROR,		/* the store failed; the caller applies on_store_error */
 };
 
+/* What a store reports for /metrics; stores without a network (memory,
+ * LMDB) leave everything zero but up. */
+struct store_stats {
+	bool up;			/* the last operation reached the store */
+	unsigned long long round_trips;	/* commands sent to a server */
+	unsigned long long timeouts;	/* commands or pool waits past the timeout */
+	unsigned long long reconnects;	/* connections opened */
+	unsigned long long connect_failures;
+};
+
 struct store;
 
 /*
@@ -43,6 +53,10 @@ struct store_ops {
 	 * window_start are deleted; then ALREADY if the article has an entry
 	 * >= window_start; else LIMIT if the reader has >= limit live entries;
 	 * else (unless dry_run) the entry is written with time now, and COUNTED.
+	 * keep is how long, in seconds from now, an entry written now can
+	 * matter to any window (the period's longest span): a store that
+	 * expires data by itself (Redis) keeps the reader's entries at least
+	 * that long; the others ignore it and rely on purge.
 	 * *used receives the live count after the operation (0 on STORE_ERROR);
 	 * a dry run never changes it. All of it is one transaction: concurrent
 	 * calls (threads, and for LMDB processes) can never let a reader exceed
@@ -50,8 +64,8 @@ struct store_ops {
 	 */
 	enum store_result (*check_and_count)(struct store *s, const struct meter_reader *r,
 					     const uint8_t article[16], int64_t now,
-					     int64_t window_start, unsigned limit, bool dry_run,
-					     unsigned *used);
+					     int64_t window_start, int64_t keep, unsigned limit,
+					     bool dry_run, unsigned *used);
 	/* Copies up to max of the reader's live entries (time >= window_start),
 	 * in no particular order, into out. Returns how many, or -1. Deletes
 	 * nothing. */
@@ -72,6 +86,8 @@ struct store_ops {
 	int (*ping)(struct store *s);
 	/* Flushes and frees everything. NULL-safe through store_close. */
 	void (*close)(struct store *s);
+	/* Fills out; NULL for stores with nothing to report. */
+	void (*stats)(struct store *s, struct store_stats *out);
 };
 
 /* How many entries one purge call may visit for max deletions. */
@@ -125,17 +141,72 @@ int store_mem_open(size_t max_entries, struct store **out);
 int store_lmdb_open(const char *dir, size_t map_mb, struct store **out, char *err,
 		    size_t errlen);
 
+/* The options of the Redis store (`meter.redis`). Strings are borrowed. */
+struct store_redis_options {
+	const char *password;		/* NULL or "": no AUTH (the URL's wins) */
+	const char *key_prefix;		/* NULL: STORE_REDIS_PREFIX_DEFAULT */
+	unsigned pool_size;		/* connections, 1..STORE_REDIS_POOL_MAX */
+	unsigned timeout_ms;		/* per command and per pool wait */
+	unsigned connect_timeout_ms;
+};
+
+#define STORE_REDIS_PREFIX_DEFAULT "paywalld:"
+#define STORE_REDIS_PREFIX_MAX 64
+#define STORE_REDIS_POOL_DEFAULT 16
+#define STORE_REDIS_POOL_MAX 1024
+#define STORE_REDIS_TIMEOUT_MS_DEFAULT 50
+#define STORE_REDIS_CONNECT_TIMEOUT_MS_DEFAULT 200
+
 /*
- * Opens by spec: "memory" (STORE_MEM_ENTRIES_DEFAULT entries) or "lmdb:DIR"
- * (the default map size): the one entry point for the CLI. The gateway
- * passes its configured sizes through store_open_sized. 0, or -1 with a
- * message in err. Not "redis://" yet.
+ * The shared store: meters in a Redis server at url
+ * (redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]), so gateways on many hosts
+ * count a reader's articles together. Each reader is one sorted set
+ * (member: article hash, score: read time) named
+ * PREFIX "{" kind ":" hex id "}", so a reader's data stays in one Redis
+ * Cluster slot; it expires `keep` seconds after its last count.
+ * check_and_count is one Lua script (EVALSHA; loaded again on NOSCRIPT):
+ * one round trip, atomic in Redis, so the limit holds across instances.
+ *
+ * Connections come from a pool of pool_size, each command bounded by
+ * timeout_ms. A failed command drops its connection; new connections are
+ * then tried at most once per backoff (100 ms doubling to 2 s), and
+ * meanwhile calls fail at once with STORE_ERROR instead of waiting: a
+ * Redis outage costs requests no time, and counting resumes by itself
+ * when Redis answers again. Opening does not connect (Redis may start
+ * after the gateway). 0, or -1 with a message in err.
  */
+int store_redis_open(const char *url, const struct store_redis_options *o, struct store **out,
+		     char *err, size_t errlen);
+/* Check a redis:// URL and options as store_redis_open would. 0, or -1
+ * with a message in err. */
+int store_redis_check_url(const char *url, char *err, size_t errlen);
+int store_redis_check_options(const struct store_redis_options *o, char *err, size_t errlen);
+
+/* Every option of every store, for store_open_with. */
+struct store_options {
+	size_t mem_entries;		/* memory: 0 means the default */
+	size_t lmdb_map_mb;		/* lmdb: 0 means the default */
+	struct store_redis_options redis;
+};
+
+/* Fills o with every default. */
+void store_options_defaults(struct store_options *o);
+
+/*
+ * Opens by spec: "memory", "lmdb:DIR" or "redis://...", with o's options
+ * (NULL: the defaults). The one entry point for the gateway and the CLI.
+ * 0, or -1 with a message in err.
+ */
+int store_open_with(const char *spec, const struct store_options *o, struct store **out,
+		    char *err, size_t errlen);
+/* store_open_with(spec, NULL, ...). */
 int store_open(const char *spec, struct store **out, char *err, size_t errlen);
-int store_open_sized(const char *spec, size_t mem_entries, size_t lmdb_map_mb,
-		     struct store **out, char *err, size_t errlen);
-/* True when spec has a form store_open accepts (the directory is not checked). */
+/* True when spec has a form store_open accepts (the directory and the
+ * server are not checked); err, when not NULL, says why not. */
+bool store_spec_check(const char *spec, char *err, size_t errlen);
 bool store_spec_is_valid(const char *spec);
+/* Fills out from s->ops->stats, or {up = true} for stores without one. */
+void store_get_stats(struct store *s, struct store_stats *out);
 /* s->ops->close(s), NULL-safe. */
 void store_close(struct store *s);
 

@@ -162,8 +162,8 @@ static int lmdb_put_entry(struct store_lmdb *l, MDB_txn *txn, const struct meter
  * through lock.mdb) is what makes the check and the count atomic. */
 static enum store_result lmdb_check_and_count(struct store *s, const struct meter_reader *r,
 					      const uint8_t article[16], int64_t now,
-					      int64_t window_start, unsigned limit, bool dry_run,
-					      unsigned *used)
+					      int64_t window_start, int64_t keep, unsigned limit,
+					      bool dry_run, unsigned *used)
 {
 	struct store_lmdb *l = lmdb_of(s);
 	enum store_result res = STORE_ERROR, verdict;
@@ -173,6 +173,7 @@ static enum store_result lmdb_check_and_count(struct store *s, const struct mete
 	bool found;
 	int rc;
 
+	(void)keep;	/* purge deletes what no window needs */
 	if ((rc = mdb_txn_begin(l->env, NULL, 0, &txn)) != 0)
 		goto out;
 	what = "scan";
@@ -406,7 +407,7 @@ static void lmdb_close(struct store *s)
 }
 
 static const struct store_ops store_lmdb_ops = {
-	lmdb_check_and_count, lmdb_show, lmdb_reset, lmdb_purge, lmdb_ping, lmdb_close,
+	lmdb_check_and_count, lmdb_show, lmdb_reset, lmdb_purge, lmdb_ping, lmdb_close, NULL,
 };
 
 /* mkdir -p with mode 0700 for what it creates; dir must end up a directory. */

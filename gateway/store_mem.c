@@ -148,14 +148,15 @@ static int mem_append(struct store_mem *m, struct mem_reader **pp,
 
 static enum store_result mem_check_and_count(struct store *s, const struct meter_reader *r,
 					     const uint8_t article[16], int64_t now,
-					     int64_t window_start, unsigned limit, bool dry_run,
-					     unsigned *used)
+					     int64_t window_start, int64_t keep, unsigned limit,
+					     bool dry_run, unsigned *used)
 {
 	struct store_mem *m = mem_of(s);
 	enum store_result res;
 	struct mem_reader **pp;
 	size_t live = 0;
 
+	(void)keep;	/* purge deletes what no window needs */
 	pthread_mutex_lock(&m->lock);
 	pp = mem_find(m, r);
 	if (*pp != NULL)
@@ -258,7 +259,7 @@ static void mem_close(struct store *s)
 }
 
 static const struct store_ops store_mem_ops = {
-	mem_check_and_count, mem_show, mem_reset, mem_purge, mem_ping, mem_close,
+	mem_check_and_count, mem_show, mem_reset, mem_purge, mem_ping, mem_close, NULL,
 };
 
 /* About 8 entries per bucket when full: readers hold a few entries each. */
@@ -292,53 +293,4 @@ int store_mem_open(size_t max_entries, struct store **out)
 	atomic_init(&m->full_logged, INT64_MIN / 2);
 	*out = &m->base;
 	return 0;
-}
-
-bool store_spec_is_valid(const char *spec)
-{
-	if (spec == NULL)
-		return false;
-	if (strcmp(spec, "memory") == 0)
-		return true;
-	return strncmp(spec, "lmdb:", 5) == 0 && spec[5] != '\0';
-}
-
-int store_open_sized(const char *spec, size_t mem_entries, size_t lmdb_map_mb,
-		     struct store **out, char *err, size_t errlen)
-{
-	if (!store_spec_is_valid(spec)) {
-		snprintf(err, errlen, "store: expected memory or lmdb:DIR, got '%s'",
-			 spec ? spec : "");
-		return -1;
-	}
-	if (strncmp(spec, "lmdb:", 5) == 0)
-		return store_lmdb_open(spec + 5, lmdb_map_mb, out, err, errlen);
-	if (store_mem_open(mem_entries, out) != 0) {
-		snprintf(err, errlen, "store: memory: cannot allocate %zu entries", mem_entries);
-		return -1;
-	}
-	return 0;
-}
-
-int store_open(const char *spec, struct store **out, char *err, size_t errlen)
-{
-	return store_open_sized(spec, STORE_MEM_ENTRIES_DEFAULT, STORE_LMDB_MAP_MB_DEFAULT,
-				out, err, errlen);
-}
-
-void store_close(struct store *s)
-{
-	if (s != NULL)
-		s->ops->close(s);
-}
-
-const char *store_result_name(enum store_result r)
-{
-	switch (r) {
-	case STORE_ALREADY: return "already";
-	case STORE_COUNTED: return "counted";
-	case STORE_LIMIT: return "limit";
-	case STORE_ERROR: return "error";
-	}
-	return "?";
 }

@@ -355,6 +355,64 @@ START_TEST(test_meter_config_full)
 }
 END_TEST
 
+/* meter.redis: every key, the defaults, and what the store gets. */
+START_TEST(test_meter_config_redis)
+{
+	char pwfile[] = "/tmp/meter_test_pw_XXXXXX", yaml[512];
+	struct meter_config mc;
+	struct store_options o;
+	struct cfg_errors errs;
+	int fd = mkstemp(pwfile);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "from-file\nsecond line\n", 22), 22);
+	close(fd);
+
+	ck_assert_int_eq(parse("store: redis://127.0.0.1:6379/2\n", &mc, &errs), 0);
+	ck_assert_str_eq(mc.store, "redis://127.0.0.1:6379/2");
+	meter_store_options(&mc, &o);
+	ck_assert_ptr_null(o.redis.password);
+	ck_assert_str_eq(o.redis.key_prefix, "paywalld:");
+	ck_assert_uint_eq(o.redis.pool_size, 16);
+	ck_assert_uint_eq(o.redis.timeout_ms, 50);
+	ck_assert_uint_eq(o.redis.connect_timeout_ms, 200);
+	meter_config_free(&mc);
+	cfg_errors_free(&errs);
+
+	ck_assert_int_eq(parse("store: redis://redis.internal\n"
+			       "redis: {password: pw, key_prefix: 'site-a:', pool_size: 4,\n"
+			       "        timeout_ms: 20, connect_timeout_ms: 300}\n", &mc, &errs), 0);
+	meter_store_options(&mc, &o);
+	ck_assert_str_eq(o.redis.password, "pw");
+	ck_assert_str_eq(o.redis.key_prefix, "site-a:");
+	ck_assert_uint_eq(o.redis.pool_size, 4);
+	ck_assert_uint_eq(o.redis.timeout_ms, 20);
+	ck_assert_uint_eq(o.redis.connect_timeout_ms, 300);
+	meter_config_free(&mc);
+	cfg_errors_free(&errs);
+
+	snprintf(yaml, sizeof(yaml), "redis: {password_file: %s}\n", pwfile);
+	ck_assert_int_eq(parse(yaml, &mc, &errs), 0);
+	ck_assert_str_eq(mc.redis.password, "from-file");	/* the first line only */
+	meter_config_free(&mc);
+	cfg_errors_free(&errs);
+
+	snprintf(yaml, sizeof(yaml), "redis: {password: a, password_file: %s}\n", pwfile);
+	FAILS(yaml, "t.yaml:1:37: redis: give password or password_file, not both");
+	FAILS("redis: {password_file: /nonexistent/pw}\n",
+	      "t.yaml:1:24: password_file: /nonexistent/pw: No such file or directory");
+	FAILS("redis: {password: ''}\n", "t.yaml:1:19: redis: a password is 1 to 512 bytes on one line");
+	FAILS("redis: {key_prefix: 'a*'}\n",
+	      "t.yaml:1:21: key_prefix: redis: key_prefix: up to 64 of A-Z a-z 0-9 : _ . - /");
+	FAILS("redis: {pool_size: 0}\n", "t.yaml:1:20: pool_size: 0 is out of range [1, 1024]");
+	FAILS("redis: {timeout_ms: 0}\n", "t.yaml:1:21: timeout_ms: 0 is out of range [1, 60000]");
+	FAILS("redis: {db: 1}\n", "t.yaml:1:9: unknown key 'db'");
+	FAILS("redis: redis://x\n", "t.yaml:1:8: redis: expected a mapping {password, key_prefix, "
+	      "pool_size, timeout_ms, ...}");
+	unlink(pwfile);
+}
+END_TEST
+
 START_TEST(test_meter_config_partial)
 {
 	struct meter_config mc;
@@ -431,12 +489,18 @@ START_TEST(test_meter_config_errors)
 	      "t.yaml:1:12: anonymous: expected a mapping {limit, period}");
 	FAILS("registered: [10, calendar-month]\n",
 	      "t.yaml:1:13: registered: expected a mapping {limit, period}");
-	FAILS("store: redis://localhost:6379\n",
-	      "t.yaml:1:8: store: expected memory or lmdb:DIR, got 'redis://localhost:6379'");
-	FAILS("store: 'lmdb:'\n", "t.yaml:1:8: store: expected memory or lmdb:DIR, got 'lmdb:'");
-	FAILS("store: LMDB:/x\n", "t.yaml:1:8: store: expected memory or lmdb:DIR, got 'LMDB:/x'");
-	FAILS("store: [memory]\n",
-	      "t.yaml:1:8: store: expected memory or lmdb:DIR, got '(not a string)'");
+	FAILS("store: rediss://localhost:6379\n",
+	      "t.yaml:1:8: store: expected memory, lmdb:DIR or redis://HOST:PORT[/DB], got "
+	      "'rediss://localhost:6379'");
+	FAILS("store: redis://localhost:6379/x\n",
+	      "t.yaml:1:8: store: redis URL: the path must be /DB (0..65535), got '/x'");
+	FAILS("store: redis://localhost:0\n",
+	      "t.yaml:1:8: store: redis URL: bad port '0'");
+	FAILS("store: 'lmdb:'\n", "t.yaml:1:8: store: expected memory, lmdb:DIR or "
+	      "redis://HOST:PORT[/DB], got 'lmdb:'");
+	FAILS("store: LMDB:/x\n", "t.yaml:1:8: store: expected memory, lmdb:DIR or "
+	      "redis://HOST:PORT[/DB], got 'LMDB:/x'");
+	FAILS("store: [memory]\n", "t.yaml:1:8: store: expected a string");
 	FAILS("on_store_error: maybe\n", "t.yaml:1:17: on_store_error: expected open or closed");
 	FAILS("on_store_error: Open\n", "t.yaml:1:17: on_store_error: expected open or closed");
 	FAILS("lmdb_map_mb: 0\n", "t.yaml:1:14: lmdb_map_mb: 0 is out of range [1, 1048576]");
@@ -451,7 +515,8 @@ START_TEST(test_meter_config_errors)
 	      "anonymous: {limit: 1000000, period: 1y}\n"
 	      "registered: {period: calendar-month}\n"
 	      "on_store_error: sometimes\n",
-	      "t.yaml:1:8: store: expected memory or lmdb:DIR, got 'nowhere'",
+	      "t.yaml:1:8: store: expected memory, lmdb:DIR or redis://HOST:PORT[/DB], got "
+	      "'nowhere'",
 	      "t.yaml:2:11: timezone: unknown time zone 'Nowhere/City'",
 	      "t.yaml:3:20: anonymous.limit: 1000000 is out of range [0, 100000]",
 	      "t.yaml:3:37: anonymous.period: expected Nd, Nh or calendar-month, got '1y'",
@@ -477,6 +542,7 @@ static Suite *meter_suite(void)
 
 	tcase_add_test(tc, test_meter_config_defaults);
 	tcase_add_test(tc, test_meter_config_full);
+	tcase_add_test(tc, test_meter_config_redis);
 	tcase_add_test(tc, test_meter_config_partial);
 	tcase_add_test(tc, test_meter_config_period_errors);
 	tcase_add_test(tc, test_meter_config_errors);

@@ -1,18 +1,26 @@
 /* store_test: one conformance suite run against every meter store (memory,
- * LMDB), then what only the embedded store promises: several processes,
- * restarts, kill -9, a full map. */
+ * LMDB, Redis), then what only one store promises: for LMDB restarts,
+ * kill -9 and a full map; for Redis outages, slowness, lost scripts and
+ * passwords. The Redis tests run real redis-server processes on loopback. */
 #define _XOPEN_SOURCE 700	/* nftw */
+#include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
 #include <ftw.h>
+#include <hiredis.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <fcntl.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,12 +28,15 @@
 #include "store.h"
 
 /* The loop index of the conformance tests: which store they run against. */
-enum { KIND_MEMORY, KIND_LMDB, KIND_COUNT };
+enum { KIND_MEMORY, KIND_LMDB, KIND_REDIS, KIND_COUNT };
 
 #define NTHREADS 20
 #define LIMIT 3
 
 static char base_dir[200];	/* made by main, removed after the run */
+static int redis_port;		/* the shared redis-server main starts */
+static pid_t redis_pid;
+#define KEEP 86400		/* how long a count matters, for stores with TTLs */
 
 static const struct meter_reader V1 = { STORE_READER_VISITOR, { 1 } };
 static const struct meter_reader V2 = { STORE_READER_VISITOR, { 2 } };
@@ -51,6 +62,139 @@ static struct store *open_lmdb(const char *dir, size_t map_mb)
 	return s;
 }
 
+/* ---- redis-server processes ---- */
+
+/* A loopback port nobody listens on right now. */
+static int free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+		port = ntohs(a.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+/* A direct connection to the test server, for what the store must not do
+ * itself (DEBUG SLEEP, SCRIPT FLUSH, TTL). NULL when it does not answer. */
+static redisContext *redis_direct(int port)
+{
+	struct timeval tv = { 2, 0 };
+	redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
+
+	if (c != NULL && c->err) {
+		redisFree(c);
+		return NULL;
+	}
+	if (c != NULL)
+		redisSetTimeout(c, tv);
+	return c;
+}
+
+/* Runs one command on the server, expecting a reply; returns it. */
+static redisReply *redis_do(int port, const char *fmt, ...)
+{
+	redisContext *c = redis_direct(port);
+	redisReply *rep;
+	va_list ap;
+
+	ck_assert_ptr_nonnull(c);
+	va_start(ap, fmt);
+	rep = redisvCommand(c, fmt, ap);
+	va_end(ap);
+	ck_assert_ptr_nonnull(rep);
+	redisFree(c);
+	return rep;
+}
+
+static void redis_do_ok(int port, const char *fmt, ...)
+{
+	redisContext *c = redis_direct(port);
+	redisReply *rep;
+	va_list ap;
+
+	ck_assert_ptr_nonnull(c);
+	va_start(ap, fmt);
+	rep = redisvCommand(c, fmt, ap);
+	va_end(ap);
+	ck_assert_ptr_nonnull(rep);
+	ck_assert_int_ne(rep->type, REDIS_REPLY_ERROR);
+	freeReplyObject(rep);
+	redisFree(c);
+}
+
+/* Starts redis-server on port (0: a free one), extra args appended; waits
+ * until it answers PING. Returns its PID (the port in *port), or -1. */
+static pid_t redis_start(int *port, const char *arg1, const char *arg2)
+{
+	for (int attempt = 0; attempt < 5; attempt++) {
+		int p = *port ? *port : free_port();
+		char ps[16];
+		pid_t pid;
+
+		snprintf(ps, sizeof(ps), "%d", p);
+		if ((pid = fork()) < 0)
+			return -1;
+		if (pid == 0) {
+			int null = open("/dev/null", O_WRONLY);
+			if (null >= 0)
+				dup2(null, STDOUT_FILENO);
+			execlp("redis-server", "redis-server", "--port", ps, "--bind", "127.0.0.1",
+			       "--save", "", "--appendonly", "no", "--daemonize", "no",
+			       arg1, arg2, (char *)NULL);
+			_exit(127);
+		}
+		for (int i = 0; i < 200; i++) {
+			redisContext *c = redis_direct(p);
+			bool up = false;
+			if (c != NULL) {
+				redisReply *rep = redisCommand(c, "PING");
+				/* With requirepass, PING is refused: still up. */
+				up = rep != NULL;
+				if (rep != NULL)
+					freeReplyObject(rep);
+				redisFree(c);
+			}
+			if (up) {
+				*port = p;
+				return pid;
+			}
+			if (waitpid(pid, NULL, WNOHANG) == pid)
+				break;	/* lost the port to someone: try another */
+			usleep(25 * 1000);
+		}
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	return -1;
+}
+
+static void redis_stop(pid_t pid)
+{
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+}
+
+/* A Redis store on port with the given prefix, timeout and pool. */
+static struct store *open_redis_with(int port, const char *prefix, unsigned timeout_ms,
+				     unsigned pool, const char *password)
+{
+	struct store_redis_options o = { password, prefix, pool, timeout_ms, 500 };
+	struct store *s = NULL;
+	char url[64], err[256] = "";
+
+	snprintf(url, sizeof(url), "redis://127.0.0.1:%d/0", port);
+	if (store_redis_open(url, &o, &s, err, sizeof(err)) != 0)
+		ck_abort_msg("store_redis_open %s: %s", url, err);
+	return s;
+}
+
 static struct store *open_kind(int kind)
 {
 	struct store *s = NULL;
@@ -59,6 +203,11 @@ static struct store *open_kind(int kind)
 	if (kind == KIND_MEMORY) {
 		ck_assert_int_eq(store_mem_open(1000, &s), 0);
 		return s;
+	}
+	if (kind == KIND_REDIS) {
+		/* Each test starts from an empty database, as the others do. */
+		redis_do_ok(redis_port, "FLUSHALL");
+		return open_redis_with(redis_port, "test:", 2000, 8, NULL);
 	}
 	fresh_dir(dir, sizeof(dir));
 	return open_lmdb(dir, 0);
@@ -78,8 +227,8 @@ static enum store_result cc(struct store *s, const struct meter_reader *r, unsig
 			    int64_t now, int64_t window_start, unsigned limit, bool dry_run,
 			    unsigned *used)
 {
-	return s->ops->check_and_count(s, r, art(article), now, window_start, limit, dry_run,
-				       used);
+	return s->ops->check_and_count(s, r, art(article), now, window_start, KEEP, limit,
+				       dry_run, used);
 }
 
 /* Counts article with the usual limit and no window, expecting COUNTED. */
@@ -461,8 +610,12 @@ START_TEST(test_store_open_spec)
 	snprintf(file, sizeof(file), "%s/a/b/data.mdb", dir);
 	ck_assert_int_eq(stat(file, &st), 0);
 
-	ck_assert_int_eq(store_open("redis://localhost", &s, err, sizeof(err)), -1);
-	ck_assert_str_eq(err, "store: expected memory or lmdb:DIR, got 'redis://localhost'");
+	/* Redis is not dialled at open: it may start after the gateway. */
+	ck_assert_int_eq(store_open("redis://localhost", &s, err, sizeof(err)), 0);
+	store_close(s);
+	ck_assert_int_eq(store_open("rediss://localhost", &s, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "expected memory, lmdb:DIR or redis://HOST:PORT[/DB], got "
+			      "'rediss://localhost'");
 	ck_assert_int_eq(store_open("lmdb:", &s, err, sizeof(err)), -1);
 	ck_assert_int_eq(store_open("Memory", &s, err, sizeof(err)), -1);
 
@@ -519,18 +672,27 @@ static char read_byte(int fd)
 
 /* A child's part in the two-process race: NTHREADS/2 threads, released
  * when the parent says go. Exits with how many it counted, or 100. */
-static void race_child(const char *dir, unsigned first_article, int ready_fd, int go_fd)
+static struct store *open_shared(int kind, const char *dir)
+{
+	struct store *s = NULL;
+	char err[256];
+
+	if (kind == KIND_REDIS)
+		return open_redis_with(redis_port, "test:", 2000, 4, NULL);
+	return store_lmdb_open(dir, 0, &s, err, sizeof(err)) == 0 ? s : NULL;
+}
+
+static void race_child(int kind, const char *dir, unsigned first_article, int ready_fd,
+		       int go_fd)
 {
 	enum { N = NTHREADS / 2 };
-	struct store *s = NULL;
+	struct store *s = open_shared(kind, dir);
 	pthread_t t[N];
 	struct race r[N];
 	pthread_barrier_t go;
-	char err[256];
 	int counted = 0;
 
-	if (store_lmdb_open(dir, 0, &s, err, sizeof(err)) != 0 ||
-	    pthread_barrier_init(&go, NULL, N + 1) != 0)
+	if (s == NULL || pthread_barrier_init(&go, NULL, N + 1) != 0)
 		_exit(100);
 	for (unsigned i = 0; i < N; i++) {
 		r[i] = (struct race){ s, &go, first_article + i, STORE_ERROR, 0 };
@@ -553,16 +715,20 @@ static void race_child(const char *dir, unsigned first_article, int ready_fd, in
 }
 
 /* Two processes x NTHREADS/2 threads, one reader, NTHREADS articles: the
- * limit holds across processes. */
-START_TEST(test_store_lmdb_processes)
+ * limit holds across processes (for Redis: across gateway instances). */
+START_TEST(test_store_processes)
 {
 	int ready[2], go[2], total = 0;
 	pid_t pid[2];
-	char dir[320];
+	char dir[320] = "";
 	struct store *s;
 
-	fresh_dir(dir, sizeof(dir));
-	s = open_lmdb(dir, 0);		/* created before the children race to */
+	if (_i == KIND_LMDB) {
+		fresh_dir(dir, sizeof(dir));
+		s = open_lmdb(dir, 0);	/* created before the children race to */
+	} else {
+		s = open_kind(_i);	/* an empty database */
+	}
 	store_close(s);
 	for (int round = 0; round < 3; round++) {
 		total = 0;
@@ -572,8 +738,8 @@ START_TEST(test_store_lmdb_processes)
 			pid[p] = fork();
 			ck_assert_int_ge(pid[p], 0);
 			if (pid[p] == 0)
-				race_child(dir, 100 * (unsigned)round + 50 * (unsigned)p, ready[1],
-					   go[0]);
+				race_child(_i, dir, 100 * (unsigned)round + 50 * (unsigned)p,
+					   ready[1], go[0]);
 		}
 		ck_assert_int_eq(read_byte(ready[0]), 'r');
 		ck_assert_int_eq(read_byte(ready[0]), 'r');
@@ -591,7 +757,8 @@ START_TEST(test_store_lmdb_processes)
 		close(go[0]);
 		close(go[1]);
 		ck_assert_int_eq(total, LIMIT);
-		s = open_lmdb(dir, 0);
+		s = open_shared(_i, dir);
+		ck_assert_ptr_nonnull(s);
 		ck_assert_int_eq(nshown(s, &V1, 0), LIMIT);
 		ck_assert_int_eq(s->ops->reset(s, &V1), 0);
 		store_close(s);
@@ -714,12 +881,284 @@ START_TEST(test_store_lmdb_map_full)
 }
 END_TEST
 
+/* ---- Redis only ---- */
+
+static int64_t ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct store_stats stats_of(struct store *s)
+{
+	struct store_stats st;
+
+	store_get_stats(s, &st);
+	return st;
+}
+
+/* Calls until the store counts again (Redis back, backoff over): how long
+ * it took in ms, or -1 after 8 s. */
+static int64_t wait_counting(struct store *s, unsigned article)
+{
+	int64_t t0 = ms_now();
+	unsigned used;
+
+	while (ms_now() - t0 < 8000) {
+		if (cc(s, &V2, article, 1000, 0, 100, false, &used) != STORE_ERROR)
+			return ms_now() - t0;
+		usleep(20 * 1000);
+	}
+	return -1;
+}
+
+/* The data model the docs promise: one sorted set per reader, hash-tagged,
+ * 16-byte members scored by read time, expiring `keep` after a count. */
+START_TEST(test_store_redis_keys)
+{
+	struct store *s = open_kind(KIND_REDIS);
+	redisReply *rep;
+	char key[80];
+
+	count(s, &V1, 1, 1000, 1);
+	count(s, &U1, 1, 1000, 1);
+	snprintf(key, sizeof(key), "test:{v:01000000000000000000000000000000}");
+	rep = redis_do(redis_port, "TYPE %s", key);
+	ck_assert_str_eq(rep->str, "zset");
+	freeReplyObject(rep);
+	rep = redis_do(redis_port, "TTL %s", key);
+	ck_assert_int_gt(rep->integer, KEEP - 60);
+	ck_assert_int_le(rep->integer, KEEP);
+	freeReplyObject(rep);
+	rep = redis_do(redis_port, "ZRANGE %s 0 -1 WITHSCORES", key);
+	ck_assert_uint_eq(rep->elements, 2);
+	ck_assert_uint_eq(rep->element[0]->len, 16);
+	ck_assert_int_eq(memcmp(rep->element[0]->str, art(1), 16), 0);
+	ck_assert_str_eq(rep->element[1]->str, "1000");
+	freeReplyObject(rep);
+	rep = redis_do(redis_port, "EXISTS test:{u:01000000000000000000000000000000}");
+	ck_assert_int_eq(rep->integer, 1);
+	freeReplyObject(rep);
+	rep = redis_do(redis_port, "DBSIZE");
+	ck_assert_int_eq(rep->integer, 2);
+	freeReplyObject(rep);
+	store_close(s);
+}
+END_TEST
+
+/* One round trip per decision once the script is loaded; a Redis that
+ * lost it (restart, SCRIPT FLUSH) gets it again within the same call. */
+START_TEST(test_store_redis_one_round_trip)
+{
+	struct store *s = open_kind(KIND_REDIS);
+	unsigned long long before;
+	unsigned used;
+
+	count(s, &V1, 1, 1000, 1);
+	before = stats_of(s).round_trips;
+	count(s, &V1, 2, 1000, 2);
+	ck_assert_int_eq(cc(s, &V1, 1, 1000, 0, 100, false, &used), STORE_ALREADY);
+	ck_assert_int_eq(cc(s, &V1, 9, 1000, 0, 2, true, &used), STORE_LIMIT);
+	ck_assert_uint_eq(stats_of(s).round_trips - before, 3);
+	redis_do_ok(redis_port, "SCRIPT FLUSH");
+	count(s, &V1, 3, 1000, 3);
+	ck_assert_uint_eq(stats_of(s).round_trips - before, 6);	/* NOSCRIPT, LOAD, again */
+	count(s, &V1, 4, 1000, 4);
+	ck_assert_uint_eq(stats_of(s).round_trips - before, 7);
+	ck_assert(stats_of(s).up);
+	store_close(s);
+}
+END_TEST
+
+/* Redis killed: calls fail at once (no waiting on a dead server), ping
+ * says so; Redis back on its port: counting resumes with no reopen. */
+START_TEST(test_store_redis_outage)
+{
+	int port = 0;
+	pid_t pid = redis_start(&port, NULL, NULL);
+	struct store *s;
+	unsigned used;
+	int64_t t0, took;
+
+	ck_assert_int_gt(pid, 0);
+	s = open_redis_with(port, "test:", 50, 4, NULL);
+	count(s, &V1, 1, 1000, 1);
+	ck_assert_int_eq(s->ops->ping(s), 0);
+	redis_stop(pid);
+	t0 = ms_now();
+	ck_assert_int_eq(cc(s, &V1, 2, 1000, 0, 100, false, &used), STORE_ERROR);
+	ck_assert_uint_eq(used, 0);
+	for (int i = 0; i < 200; i++)
+		ck_assert_int_eq(cc(s, &V1, 3, 1000, 0, 100, false, &used), STORE_ERROR);
+	ck_assert_int_lt(ms_now() - t0, 1000);
+	ck_assert(!stats_of(s).up);
+	ck_assert_int_eq(s->ops->ping(s), -1);
+	ck_assert_int_eq(s->ops->show(s, &V1, 0, (struct store_entry[4]){ 0 }, 4), -1);
+	ck_assert_int_eq(s->ops->reset(s, &V1), -1);
+	ck_assert_uint_ge(stats_of(s).connect_failures, 1);
+
+	pid = redis_start(&port, NULL, NULL);
+	ck_assert_int_gt(pid, 0);
+	took = wait_counting(s, 1);
+	ck_assert_int_ge(took, 0);
+	ck_assert_int_lt(took, 4000);	/* the backoff is at most 2 s */
+	ck_assert(stats_of(s).up);
+	ck_assert_int_eq(s->ops->ping(s), 0);
+	/* The new server is empty (no persistence here): a fresh meter. */
+	ck_assert_int_eq(cc(s, &V1, 1, 1000, 0, 100, false, &used), STORE_COUNTED);
+	ck_assert_uint_eq(used, 1);
+	store_close(s);
+	redis_stop(pid);
+}
+END_TEST
+
+struct sleeper {
+	int port;
+	int ok;
+};
+
+static void *redis_sleeper(void *arg)
+{
+	struct sleeper *z = arg;
+	redisContext *c = redis_direct(z->port);
+	redisReply *rep = c ? redisCommand(c, "DEBUG SLEEP 1") : NULL;
+
+	z->ok = rep != NULL && rep->type == REDIS_REPLY_STATUS;
+	if (rep != NULL)
+		freeReplyObject(rep);
+	if (c != NULL)
+		redisFree(c);
+	return NULL;
+}
+
+/* A Redis that stops answering (DEBUG SLEEP) costs a call the timeout,
+ * not the stall; after it wakes up counting resumes. */
+START_TEST(test_store_redis_slow)
+{
+	int port = 0;
+	pid_t pid = redis_start(&port, "--enable-debug-command", "yes");
+	struct sleeper z = { 0, 0 };
+	struct store *s;
+	pthread_t t;
+	unsigned used;
+	int64_t t0, took;
+
+	ck_assert_int_gt(pid, 0);
+	z.port = port;
+	s = open_redis_with(port, "test:", 50, 4, NULL);
+	count(s, &V1, 1, 1000, 1);
+	ck_assert_int_eq(pthread_create(&t, NULL, redis_sleeper, &z), 0);
+	usleep(150 * 1000);		/* the server is asleep now */
+	t0 = ms_now();
+	ck_assert_int_eq(cc(s, &V1, 2, 1000, 0, 100, false, &used), STORE_ERROR);
+	took = ms_now() - t0;
+	ck_assert_int_ge(took, 40);
+	ck_assert_int_lt(took, 400);
+	ck_assert_uint_ge(stats_of(s).timeouts, 1);
+	ck_assert(!stats_of(s).up);
+	/* While it sleeps, calls do not queue up behind it either. */
+	t0 = ms_now();
+	for (int i = 0; i < 20; i++)
+		cc(s, &V1, 3, 1000, 0, 100, false, &used);
+	ck_assert_int_lt(ms_now() - t0, 1000);
+	pthread_join(t, NULL);
+	ck_assert_int_eq(z.ok, 1);
+	ck_assert_int_ge(wait_counting(s, 4), 0);
+	/* The count that timed out may or may not have reached Redis; the
+	 * first one is there. */
+	ck_assert_int_eq(cc(s, &V1, 1, 1000, 0, 100, false, &used), STORE_ALREADY);
+	store_close(s);
+	redis_stop(pid);
+}
+END_TEST
+
+START_TEST(test_store_redis_password)
+{
+	int port = 0;
+	pid_t pid = redis_start(&port, "--requirepass", "s3cret-dev");
+	struct store_redis_options o = { NULL, "test:", 2, 500, 500 };
+	struct store *s;
+	unsigned used;
+	char url[96], err[256];
+
+	ck_assert_int_gt(pid, 0);
+	s = open_redis_with(port, "test:", 500, 2, NULL);
+	ck_assert_int_eq(cc(s, &V1, 1, 1000, 0, 100, false, &used), STORE_ERROR);
+	store_close(s);
+	s = open_redis_with(port, "test:", 500, 2, "wrong");
+	ck_assert_int_eq(cc(s, &V1, 1, 1000, 0, 100, false, &used), STORE_ERROR);
+	store_close(s);
+	s = open_redis_with(port, "test:", 500, 2, "s3cret-dev");
+	ck_assert_int_eq(cc(s, &V1, 1, 1000, 0, 100, false, &used), STORE_COUNTED);
+	store_close(s);
+	/* In the URL instead, percent-encoded, on database 3. */
+	snprintf(url, sizeof(url), "redis://:s3cret%%2Ddev@127.0.0.1:%d/3", port);
+	ck_assert_int_eq(store_redis_open(url, &o, &s, err, sizeof(err)), 0);
+	ck_assert_int_eq(cc(s, &V1, 1, 1000, 0, 100, false, &used), STORE_COUNTED);
+	ck_assert_uint_eq(used, 1);	/* database 3 is not database 0 */
+	store_close(s);
+	redis_stop(pid);
+}
+END_TEST
+
+START_TEST(test_store_redis_config)
+{
+	static const char *good[] = {
+		"redis://localhost", "redis://127.0.0.1:6380", "redis://h:1/0", "redis://h/15",
+		"redis://:pw@h", "redis://user:pw@h:6379/2", "redis://[::1]:6379/1",
+	};
+	static const char *bad[] = {
+		"redis://", "redis://h:0", "redis://h:65536", "redis://h/x", "redis://h/1/2",
+		"redis://h/-1", "redis://h/1?db=2", "redis://h#x", "http://h", "redis:h",
+		"redis://h/65536",
+	};
+	struct store_redis_options o = { NULL, "ok:", 1, 1, 1 };
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		ck_assert_msg(store_redis_check_url(good[i], err, sizeof(err)) == 0, "%s: %s",
+			      good[i], err);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(store_redis_check_url(bad[i], err, sizeof(err)) == -1, "%s accepted",
+			      bad[i]);
+	ck_assert(store_spec_is_valid("redis://h:6379/0"));
+	ck_assert(!store_spec_is_valid("redis://h:6379/x"));
+	ck_assert_int_eq(store_redis_check_options(&o, err, sizeof(err)), 0);
+	o.key_prefix = "a*b";		/* a glob in SCAN's MATCH */
+	ck_assert_int_eq(store_redis_check_options(&o, err, sizeof(err)), -1);
+	o.key_prefix = "a{b";		/* a hash tag that is not the reader's */
+	ck_assert_int_eq(store_redis_check_options(&o, err, sizeof(err)), -1);
+	o.key_prefix = "ok";
+	o.pool_size = 0;
+	ck_assert_int_eq(store_redis_check_options(&o, err, sizeof(err)), -1);
+}
+END_TEST
+
+/* A Redis that cannot be reached at all: open works, calls fail fast. */
+START_TEST(test_store_redis_never_up)
+{
+	struct store *s = open_redis_with(free_port(), "test:", 50, 2, NULL);
+	unsigned used;
+	int64_t t0 = ms_now();
+
+	for (int i = 0; i < 100; i++)
+		ck_assert_int_eq(cc(s, &V1, 1, 1000, 0, 100, false, &used), STORE_ERROR);
+	ck_assert_int_lt(ms_now() - t0, 1000);
+	ck_assert_int_eq(s->ops->ping(s), -1);
+	ck_assert_int_eq(s->ops->purge(s, 100, 10), -1);
+	store_close(s);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
 	static const struct {
 		const char *name;
 		int kind;
-	} kinds[KIND_COUNT] = { { "memory", KIND_MEMORY }, { "lmdb", KIND_LMDB } };
+	} kinds[KIND_COUNT] = { { "memory", KIND_MEMORY }, { "lmdb", KIND_LMDB },
+				{ "redis", KIND_REDIS } };
 	Suite *s = suite_create("store");
 	TCase *tc;
 
@@ -741,6 +1180,8 @@ static Suite *store_suite(void)
 		CONFORM(test_store_purge_sweeps);
 		CONFORM(test_store_ping);
 		CONFORM(test_store_threads);
+		if (kinds[k].kind != KIND_MEMORY)	/* a memory store is one process's */
+			CONFORM(test_store_processes);
 #undef CONFORM
 		suite_add_tcase(s, tc);
 	}
@@ -753,10 +1194,20 @@ static Suite *store_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_store_open_spec);
 	tcase_add_test(tc, test_store_lmdb_reopen);
-	tcase_add_test(tc, test_store_lmdb_processes);
 	tcase_add_test(tc, test_store_lmdb_kill9);
 	tcase_add_test(tc, test_store_lmdb_kill9_busy);
 	tcase_add_test(tc, test_store_lmdb_map_full);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("redis only");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_store_redis_keys);
+	tcase_add_test(tc, test_store_redis_one_round_trip);
+	tcase_add_test(tc, test_store_redis_outage);
+	tcase_add_test(tc, test_store_redis_slow);
+	tcase_add_test(tc, test_store_redis_password);
+	tcase_add_test(tc, test_store_redis_config);
+	tcase_add_test(tc, test_store_redis_never_up);
 	suite_add_tcase(s, tc);
 	return s;
 }
@@ -780,7 +1231,12 @@ int main(void)
 		perror("store_test: mkdtemp");
 		return EXIT_FAILURE;
 	}
+	if ((redis_pid = redis_start(&redis_port, NULL, NULL)) < 0) {
+		fprintf(stderr, "store_test: cannot start redis-server\n");
+		return EXIT_FAILURE;
+	}
 	srunner_run_all(sr, CK_NORMAL);
+	redis_stop(redis_pid);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	nftw(base_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
