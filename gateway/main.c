@@ -201,7 +201,7 @@ static void main_purge_meter(struct snapshot_slot *slot, struct store *store)
 	int64_t age, a2;
 	long n;
 
-	if (store == NULL)
+	if (store == NULL || store->ops->expires_itself)
 		return;
 	s = snapshot_acquire(slot);
 	bool enabled = s->cfg->meter.enabled;

@@ -88,6 +88,9 @@ struct store_ops {
 	void (*close)(struct store *s);
 	/* Fills out; NULL for stores with nothing to report. */
 	void (*stats)(struct store *s, struct store_stats *out);
+	/* Entries expire by themselves (Redis TTLs): the periodic purge is not
+	 * needed, and the gateway does not run it against a shared server. */
+	bool expires_itself;
 };
 
 /* How many entries one purge call may visit for max deletions. */

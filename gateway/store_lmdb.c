@@ -407,7 +407,7 @@ static void lmdb_close(struct store *s)
 }
 
 static const struct store_ops store_lmdb_ops = {
-	lmdb_check_and_count, lmdb_show, lmdb_reset, lmdb_purge, lmdb_ping, lmdb_close, NULL,
+	lmdb_check_and_count, lmdb_show, lmdb_reset, lmdb_purge, lmdb_ping, lmdb_close, NULL, false,
 };
 
 /* mkdir -p with mode 0700 for what it creates; dir must end up a directory. */

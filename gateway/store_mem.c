@@ -259,7 +259,7 @@ static void mem_close(struct store *s)
 }
 
 static const struct store_ops store_mem_ops = {
-	mem_check_and_count, mem_show, mem_reset, mem_purge, mem_ping, mem_close, NULL,
+	mem_check_and_count, mem_show, mem_reset, mem_purge, mem_ping, mem_close, NULL, false,
 };
 
 /* About 8 entries per bucket when full: readers hold a few entries each. */

@@ -782,10 +782,10 @@ static long redis_purge_key(struct store_redis *r, const char *key, int64_t befo
 }
 
 /*
- * Keys expire by themselves (TTL), and check_and_count trims a returning
- * reader; purge sweeps the rest with SCAN, so a reader who never returns
- * after a shortened period does not hold entries until the TTL. Resumes
- * where the last call stopped; one call ends at the end of a sweep.
+ * Keys expire by themselves (TTL) and check_and_count trims a returning
+ * reader, so the gateway does not purge Redis (expires_itself); purge is
+ * here for the CLI and the conformance suite: a SCAN sweep that resumes
+ * where the last call stopped, one call ending at the end of a sweep.
  */
 static long redis_purge(struct store *s, int64_t before, size_t max_entries)
 {
@@ -880,7 +880,7 @@ static void redis_close(struct store *s)
 
 static const struct store_ops store_redis_ops = {
 	redis_check_and_count, redis_show, redis_reset, redis_purge, redis_ping, redis_close,
-	redis_stats,
+	redis_stats, true,
 };
 
 /* ---- opening ---- */

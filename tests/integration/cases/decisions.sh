@@ -276,7 +276,7 @@ t_store_errors_follow_on_store_error() {
 	start_gateway gw "$WORK/open.yaml" || return
 	read_article "$WORK/jar" "$A1"
 	read_article "$WORK/jar2" "$A2"
-	expect_eq "store full, open" "full/meter/" "$(decision)"
+	expect_eq "store full, open" "full/meter-unavailable/" "$(decision)"
 	expect_eq "status" "200" "$(head -n1 "$WORK/h" | awk '{print $2}')"
 	wait_log "$WORK/gw.log" 'module=meter .*store failed' 2 || fail "store error not logged"
 	stop "$gw_PID"
@@ -284,7 +284,7 @@ t_store_errors_follow_on_store_error() {
 	start_gateway gw "$WORK/closed.yaml" || return
 	read_article "$WORK/jar3" "$A1"
 	read_article "$WORK/jar4" "$A2"
-	expect_eq "store full, closed" "teaser/meter/" "$(decision)"
+	expect_eq "store full, closed" "teaser/meter-unavailable/" "$(decision)"
 }
 
 t_explain_answers_for_past_running_and_upcoming_promotions() {
