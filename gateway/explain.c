@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <openssl/evp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -303,6 +304,10 @@ int explain_meter_main(int argc, char **argv)
 			"memory store lives only inside the gateway)\n");
 		goto out;
 	}
+	/* hiredis writes with write(2): a Redis that closed the connection
+	 * must be an error, not the end of the process. */
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		goto out;
 	meter_store_options(&cfg->meter, &o);
 	/* The CLI waits for a slow Redis rather than fail at the gateway's 50 ms. */
 	if (o.redis.timeout_ms < EXPLAIN_REDIS_TIMEOUT_MS)
