@@ -505,8 +505,8 @@ static redisReply *redis_exec(struct store_redis *r, struct redis_conn *c,
  * Runs cmd on a pooled connection. Returns the reply (the caller frees it)
  * or NULL. A pooled connection that fails at once (Redis restarted, an
  * idle timeout) is replaced and the command sent once more; a timeout or a
- * failure on a new connection marks Redis down. Error replies are logged
- * and returned as NULL: the connection stays good.
+ * failure on a new connection marks Redis down. Error replies are logged,
+ * mark the store not up, and are returned as NULL: the connection stays.
  */
 static redisReply *redis_call(struct store_redis *r, const struct redis_cmd *cmd)
 {
@@ -534,13 +534,16 @@ static redisReply *redis_call(struct store_redis *r, const struct redis_cmd *cmd
 	redis_checkin(r, c);
 	if (rep == NULL)
 		return NULL;
-	redis_mark_up(r);
 	if (rep->type == REDIS_REPLY_ERROR) {
-		if (redis_log_due(r))
-			log_error("redis", "%s: %.*s", cmd->argv[0], (int)rep->len, rep->str);
+		/* Reachable but refusing (NOAUTH, READONLY, OOM): not up, yet no
+		 * reason to back off a connection that works. */
+		if (atomic_exchange(&r->up, false) || redis_log_due(r))
+			log_error("redis", "%s:%d: %s: %.*s", r->host, r->port, cmd->argv[0],
+				  (int)rep->len, rep->str);
 		freeReplyObject(rep);
 		return NULL;
 	}
+	redis_mark_up(r);
 	return rep;
 }
 

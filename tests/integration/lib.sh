@@ -187,3 +187,54 @@ raw() {
 backend_stat() {
 	http "http://127.0.0.1:$1/stats" | sed -E "s/.*\"$2\": *([0-9]+).*/\1/"
 }
+
+# start_redis NAME [redis-server args...]: a throwaway redis-server on
+# loopback without persistence (so SIGTERM exits 0); sets NAME_PORT and
+# NAME_PID (and NAME_PASS from --requirepass), log appended to
+# $WORK/NAME.log. A free port is picked unless REDIS_PORT is set: to
+# restart a stopped Redis where the gateways expect it, call
+#   REDIS_PORT=$NAME_PORT start_redis NAME ...
+start_redis() {
+	local name=$1 log="$WORK/$1.log" port try i n pid ready pass=""
+	shift
+	for ((i = 1; i <= $#; i++)); do
+		[ "${!i}" = --requirepass ] && { n=$((i + 1)); pass=${!n}; }
+	done
+	for ((try = 0; try < 5; try++)); do
+		port=${REDIS_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
+		ready=$(grep -c 'Ready to accept connections' "$log" 2>/dev/null)
+		redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no \
+			--dir "$WORK" --dbfilename "$name.rdb" "$@" >>"$log" 2>&1 &
+		pid=$!
+		n=$(ticks 10)
+		for ((i = 0; i < n; i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			[ "$(grep -c 'Ready to accept connections' "$log")" -gt "${ready:-0}" ] && break
+			sleep 0.05
+		done
+		if kill -0 "$pid" 2>/dev/null && [ "$(grep -c 'Ready to accept connections' "$log")" -gt "${ready:-0}" ]; then
+			PIDS+=("$pid")
+			printf -v "${name}_PORT" '%s' "$port"
+			printf -v "${name}_PID" '%s' "$pid"
+			printf -v "${name}_PASS" '%s' "$pass"
+			return 0
+		fi
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		[ -n "${REDIS_PORT:-}" ] && break	# a fixed port: no other to try
+	done
+	fail "redis $name did not start: $(tail -n 3 "$log")"
+	return 1
+}
+
+# redis_cli NAME ARGS...: redis-cli against the Redis started as NAME (with
+# its password, if any), bounded in time.
+redis_cli() {
+	local port="$1_PORT" pass="$1_PASS"
+	shift
+	if [ -n "${!pass:-}" ]; then
+		REDISCLI_AUTH="${!pass}" timeout 10 redis-cli --no-auth-warning -h 127.0.0.1 -p "${!port}" "$@"
+	else
+		timeout 10 redis-cli -h 127.0.0.1 -p "${!port}" "$@"
+	fi
+}

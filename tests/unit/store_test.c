@@ -1086,6 +1086,8 @@ START_TEST(test_store_redis_password)
 	ck_assert_int_gt(pid, 0);
 	s = open_redis_with(port, "test:", 500, 2, NULL);
 	ck_assert_int_eq(cc(s, &V1, 1, 1000, 0, 100, false, &used), STORE_ERROR);
+	ck_assert(!stats_of(s).up);	/* NOAUTH: it answers, but the meter does not work */
+	ck_assert_int_eq(s->ops->ping(s), -1);
 	store_close(s);
 	s = open_redis_with(port, "test:", 500, 2, "wrong");
 	ck_assert_int_eq(cc(s, &V1, 1, 1000, 0, 100, false, &used), STORE_ERROR);
