@@ -6,7 +6,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 
 PCS="libmicrohttpd libcurl yaml-0.1 jansson libjwt gumbo lmdb hiredis zlib libcrypto check"
-TOOLS="curl wrk nginx redis-server clang node npm python3 chromium"
+TOOLS="curl wrk nginx redis-server clang node npm python3 chromium logrotate openssl groff man systemd-analyze"
 
 ok=1
 if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists $PCS; then

@@ -10,7 +10,7 @@ libcurl4-openssl-dev libyaml-dev libgumbo-dev liblmdb-dev libhiredis-dev
 zlib1g-dev check pkg-config"
 # Toolchain and tools the tests, fuzzing and benchmarks drive.
 TOOLS="gcc make clang libclang-rt-14-dev curl wrk nginx-light redis-server
-procps python3 chromium"
+procps python3 chromium logrotate openssl groff-base man-db systemd"
 # Node.js runs the independent JOSE implementation of the interop tests; any
 # installed Node.js (>= 18) will do, Debian's is installed only when none is.
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || TOOLS="$TOOLS nodejs npm"
