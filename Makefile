@@ -6,6 +6,7 @@
 #   make bench      wrk against the backend, an nginx proxy and paywalld
 #   make fuzz       libFuzzer targets in build/fuzz/
 #   make lint       banned-function check
+#   make install    programs, man pages, examples and deploy files under DESTDIR/PREFIX
 
 CC      ?= cc
 PKGS    ?= libmicrohttpd libcurl yaml-0.1 jansson libjwt libcrypto zlib lmdb gumbo hiredis
@@ -33,7 +34,7 @@ UNIT_SRCS := $(wildcard tests/unit/*_test.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 
 .PHONY: all deps interop-deps programs unit test test-unit test-integration test-fuzz fuzz bench \
-        demo lint clean
+        demo lint clean install
 
 all: deps
 	@$(MAKE) --no-print-directory programs
@@ -122,3 +123,27 @@ lint:
 
 clean:
 	rm -rf build bin
+
+# ---- install: PREFIX (/usr/local) for the paths, DESTDIR to stage a package ----
+# Nothing goes to /etc or /lib: deploy/README.md says where to copy the
+# systemd unit, logrotate file and nginx example from share/paywalld/deploy.
+# The unit names the binaries, so its installed copy follows PREFIX.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+INSTALL_SHARE = $(DESTDIR)$(PREFIX)/share/paywalld
+
+install: $(BINDIR)/paywalld $(BINDIR)/paywallctl
+	install -D -m 0755 $(BINDIR)/paywalld $(DESTDIR)$(PREFIX)/sbin/paywalld
+	install -D -m 0755 $(BINDIR)/paywallctl $(DESTDIR)$(PREFIX)/bin/paywallctl
+	install -D -m 0644 -t $(INSTALL_SHARE)/policies \
+		policies/paywall.yaml policies/promotions.yaml policies/crawlers.json
+	install -D -m 0644 -t $(INSTALL_SHARE)/templates policies/templates/*
+	install -D -m 0644 deploy/man/paywalld.8 $(DESTDIR)$(PREFIX)/share/man/man8/paywalld.8
+	install -D -m 0644 deploy/man/paywallctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/paywallctl.1
+	install -D -m 0644 -t $(INSTALL_SHARE)/deploy/systemd deploy/systemd/paywalld.sysusers
+	install -D -m 0644 -t $(INSTALL_SHARE)/deploy/logrotate deploy/logrotate/paywalld
+	install -D -m 0644 -t $(INSTALL_SHARE)/deploy/nginx deploy/nginx/paywalld.conf
+	install -D -m 0644 deploy/README.md $(INSTALL_SHARE)/deploy/README.md
+	sed 's|/usr/local/|$(PREFIX)/|g' deploy/systemd/paywalld.service \
+		>$(INSTALL_SHARE)/deploy/systemd/paywalld.service
+	chmod 0644 $(INSTALL_SHARE)/deploy/systemd/paywalld.service
