@@ -111,6 +111,7 @@ bench: all
 	tests/bench/tokens.sh $(BUILD)/token_bench
 	$(BUILD)/teaser_bench deploy/demo/site/article/harbour-bridge-reopens.html 2
 	tests/bench/teasers.sh
+	tests/bench/meter.sh
 
 demo: all
 	deploy/demo/run.sh

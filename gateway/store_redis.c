@@ -408,12 +408,16 @@ static struct redis_conn *redis_checkout(struct store_redis *r)
 			pick->busy = true;
 			break;
 		}
-		if (pthread_cond_timedwait(&r->freed, &r->lock, &deadline) == ETIMEDOUT) {
-			atomic_fetch_add(&r->timeouts, 1);
+		if (pthread_cond_timedwait(&r->freed, &r->lock, &deadline) == ETIMEDOUT)
 			break;
-		}
 	}
 	pthread_mutex_unlock(&r->lock);
+	if (pick == NULL) {
+		atomic_fetch_add(&r->timeouts, 1);
+		if (redis_log_due(r))
+			log_warn("redis", "all %zu connections busy for %u ms: raise meter.redis."
+				 "pool_size", r->nconns, r->timeout_ms);
+	}
 	return pick;
 }
 
