@@ -95,36 +95,41 @@ static redisContext *redis_direct(int port)
 	return c;
 }
 
-/* Runs one command on the server, expecting a reply; returns it. */
-static redisReply *redis_do(int port, const char *fmt, ...)
+static redisReply *redis_vdo(int port, const char *fmt, va_list ap)
 {
 	redisContext *c = redis_direct(port);
 	redisReply *rep;
-	va_list ap;
 
 	ck_assert_ptr_nonnull(c);
-	va_start(ap, fmt);
 	rep = redisvCommand(c, fmt, ap);
-	va_end(ap);
 	ck_assert_ptr_nonnull(rep);
 	redisFree(c);
 	return rep;
 }
 
-static void redis_do_ok(int port, const char *fmt, ...)
+/* Runs one command on the server, expecting a reply; returns it. */
+static redisReply *redis_do(int port, const char *fmt, ...)
 {
-	redisContext *c = redis_direct(port);
 	redisReply *rep;
 	va_list ap;
 
-	ck_assert_ptr_nonnull(c);
 	va_start(ap, fmt);
-	rep = redisvCommand(c, fmt, ap);
+	rep = redis_vdo(port, fmt, ap);
 	va_end(ap);
-	ck_assert_ptr_nonnull(rep);
+	return rep;
+}
+
+/* The same, for a command that must not fail. */
+static void redis_do_ok(int port, const char *fmt, ...)
+{
+	redisReply *rep;
+	va_list ap;
+
+	va_start(ap, fmt);
+	rep = redis_vdo(port, fmt, ap);
+	va_end(ap);
 	ck_assert_int_ne(rep->type, REDIS_REPLY_ERROR);
 	freeReplyObject(rep);
-	redisFree(c);
 }
 
 /* Starts redis-server on port (0: a free one), extra args appended; waits
