@@ -56,6 +56,8 @@
 # environment.
 
 set -euo pipefail
+PROG=meter-bench
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/../.."
 
 GATEWAY=bin/paywalld
@@ -72,8 +74,6 @@ ARTICLE=/article/harbour-bridge-reopens
 TARGETS=(off memory lmdb redis)
 VARIANTS=(reread new new-many)
 
-T=""
-PIDS=()
 PROBLEMS=()
 BE_PORT=""
 BE_PID=""
@@ -81,27 +81,9 @@ REDIS_PORT=""
 REDIS_PID=""
 declare -A GW_PORT=() GW_ADMIN=() GW_PID=() REREAD_COOKIE=()
 
-die() {
-	echo "meter-bench: error: $*" >&2
-	exit 1
-}
-
-log() {
-	echo "meter-bench: $*" >&2
-}
-
 problem() {
 	PROBLEMS+=("$*")
 	log "PROBLEM: $*"
-}
-
-usage() {
-	sed -n '/^# Usage:/,/^# environment\./s/^# \{0,1\}//p' "$0"
-	exit "${1:-0}"
-}
-
-is_uint() {
-	[[ $1 =~ ^[1-9][0-9]*$ ]]
 }
 
 parse_args() {
@@ -112,7 +94,7 @@ parse_args() {
 		--out) [ $# -ge 2 ] || usage 2; OUT=$2; shift 2 ;;
 		--gateway) [ $# -ge 2 ] || usage 2; GATEWAY=$2; shift 2 ;;
 		-h | --help) usage 0 ;;
-		*) echo "meter-bench: unknown argument: $1" >&2; usage 2 ;;
+		*) log "unknown argument: $1"; usage 2 ;;
 		esac
 	done
 	is_uint "$DURATION" || die "--duration / DURATION must be a positive integer (seconds)"
@@ -122,87 +104,20 @@ parse_args() {
 }
 
 check_tools() {
-	local t
-	for t in wrk curl ss awk getconf base64 "$REDIS_SERVER" "$REDIS_CLI"; do
-		command -v "$t" >/dev/null 2>&1 || die "required tool not found: $t"
-	done
+	require_tools wrk curl ss pgrep awk getconf base64 "$REDIS_SERVER" "$REDIS_CLI"
 	[ -x "$GATEWAY" ] || die "gateway binary not found: $GATEWAY (run make first)"
 	[ -x "$BACKEND" ] || die "demo backend not found: $BACKEND (run make first)"
 }
 
 # --- processes --------------------------------------------------------------
 
-alive() {
-	kill -0 "$1" 2>/dev/null
-}
-
-# SIGTERM to every PID started here, SIGKILL after 5 s.
-stop_all() {
-	local pid i
-	for pid in "${PIDS[@]}"; do
-		alive "$pid" || continue
-		kill -TERM "$pid" 2>/dev/null || true
-		for ((i = 0; i < 50; i++)); do
-			alive "$pid" || break
-			sleep 0.1
-		done
-		if alive "$pid"; then
-			log "PID $pid ignored SIGTERM for 5 s, sending SIGKILL"
-			kill -KILL "$pid" 2>/dev/null || true
-		fi
-		wait "$pid" 2>/dev/null || true
-	done
-}
-
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
-	stop_all
-	[ -n "$T" ] && rm -rf -- "$T"
-	exit "$rc"
-}
-
-# wait_ready FILE LINES PID NAME: until FILE has LINES lines (10 s).
-wait_ready() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		alive "$3" || return 1
-		[ -s "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ] && return 0
-		sleep 0.1
-	done
-	log "$4 did not write its ready file within 10 s"
-	return 1
-}
-
-# A TCP port on 127.0.0.1 outside the kernel's ephemeral range when possible,
-# with no socket on it in any state (as in run.sh).
-free_port() {
-	local lo=32768 hi=60999 base=10000 span p i
-	read -r lo hi </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
-	if [ "$lo" -gt 12000 ]; then
-		span=$((lo - base))
-	elif [ "$hi" -lt 63000 ]; then
-		base=$((hi + 1)) span=$((65535 - hi))
-	else
-		base=1024 span=64511
-	fi
-	for ((i = 0; i < 200; i++)); do
-		p=$((base + (RANDOM * 32768 + RANDOM) % span))
-		if [ -z "$(ss -Htan "sport = :$p")" ]; then
-			echo "$p"
-			return 0
-		fi
-	done
-	die "could not find a free port"
-}
-
 start_backend() {
-	"$BACKEND" --listen 127.0.0.1:0 --root deploy/demo/site --ready-file "$T/be.ready" \
-		2>"$T/be.log" &
+	"$BACKEND" --listen 127.0.0.1:0 --root deploy/demo/site --ready-file "$WORK/be.ready" \
+		2>"$WORK/be.log" &
 	BE_PID=$!
 	PIDS+=("$BE_PID")
-	wait_ready "$T/be.ready" 1 "$BE_PID" backend || { cat "$T/be.log" >&2; die "demo backend did not start"; }
-	BE_PORT=$(head -n 1 "$T/be.ready")
+	wait_ready "$WORK/be.ready" 1 "$BE_PID" backend || { cat "$WORK/be.log" >&2; die "demo backend did not start"; }
+	BE_PORT=$(head -n 1 "$WORK/be.ready")
 	log "demo backend on 127.0.0.1:$BE_PORT (PID $BE_PID)"
 }
 
@@ -212,7 +127,7 @@ start_redis() {
 	for ((try = 1; try <= 3; try++)); do
 		REDIS_PORT=$(free_port)
 		"$REDIS_SERVER" --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
-			--dir "$T" --logfile "$T/redis.log" --daemonize no &
+			--dir "$WORK" --logfile "$WORK/redis.log" --daemonize no &
 		REDIS_PID=$!
 		PIDS+=("$REDIS_PID")
 		for ((i = 0; i < 100; i++)); do
@@ -227,7 +142,7 @@ start_redis() {
 		wait "$REDIS_PID" 2>/dev/null || true
 		log "redis-server did not start on port $REDIS_PORT (attempt $try)"
 	done
-	cat "$T/redis.log" >&2 2>/dev/null || true
+	cat "$WORK/redis.log" >&2 2>/dev/null || true
 	die "redis-server did not start"
 }
 
@@ -244,13 +159,13 @@ gateway_config() {
 		else
 			case $t in
 			memory) store=memory ;;
-			lmdb) store="lmdb:$T/lmdb" ;;
+			lmdb) store="lmdb:$WORK/lmdb" ;;
 			redis) store="redis://127.0.0.1:$REDIS_PORT/0" ;;
 			esac
 			cat <<YAML
 visitor:
   cookie: pw_vid
-  secret_file: $T/visitor.key
+  secret_file: $WORK/visitor.key
   secure_cookie: false
 meter:
   store: $store
@@ -270,28 +185,19 @@ YAML
 
 start_gateway() {
 	local t=$1 pid
-	gateway_config "$t" "$T/gw-$t.yaml"
-	"$GATEWAY" -c "$T/gw-$t.yaml" --ready-file "$T/gw-$t.ready" 2>"$T/gw-$t.log" &
+	gateway_config "$t" "$WORK/gw-$t.yaml"
+	"$GATEWAY" -c "$WORK/gw-$t.yaml" --ready-file "$WORK/gw-$t.ready" 2>"$WORK/gw-$t.log" &
 	pid=$!
 	PIDS+=("$pid")
-	wait_ready "$T/gw-$t.ready" 2 "$pid" "gateway $t" ||
-		{ tail -n 20 "$T/gw-$t.log" >&2; die "gateway ($t) did not start"; }
+	wait_ready "$WORK/gw-$t.ready" 2 "$pid" "gateway $t" ||
+		{ tail -n 20 "$WORK/gw-$t.log" >&2; die "gateway ($t) did not start"; }
 	GW_PID[$t]=$pid
-	GW_PORT[$t]=$(sed -n 1p "$T/gw-$t.ready")
-	GW_ADMIN[$t]=$(sed -n 2p "$T/gw-$t.ready")
+	GW_PORT[$t]=$(sed -n 1p "$WORK/gw-$t.ready")
+	GW_ADMIN[$t]=$(sed -n 2p "$WORK/gw-$t.ready")
 	log "gateway $t on 127.0.0.1:${GW_PORT[$t]}, admin :${GW_ADMIN[$t]} (PID $pid)"
 }
 
 # --- probes -----------------------------------------------------------------
-
-# cpu_ticks PID: utime+stime of the process (all its threads), clock ticks.
-cpu_ticks() {
-	local stat rest f
-	stat=$(cat "/proc/$1/stat" 2>/dev/null) || die "process $1 vanished during the run"
-	rest=${stat##*) }
-	read -ra f <<<"$rest"
-	echo $((f[11] + f[12]))
-}
 
 # gw_metrics TARGET: "full gated non2xx store_errors round_trips timeouts",
 # where full counts decision=full with reason meter (free for off) and gated
@@ -370,7 +276,7 @@ check_answer() {
 # --- runs -------------------------------------------------------------------
 
 write_lua() {
-	cat >"$T/new.lua" <<'LUA'
+	cat >"$WORK/new.lua" <<'LUA'
 -- Each request a different article: /echo/TAG-THREAD-N. The article id is
 -- the normalized path (the query is ignored), so the counter is in the path.
 -- args: TAG [COOKIE_FILE]; with a file, request N carries cookie N mod V + 1
@@ -410,10 +316,10 @@ run_wrk() {
 			"$url$ARTICLE" >"$out" 2>&1 ;;
 	new)
 		wrk -t1 -c"$WRK_CONNECTIONS" -d"${secs}s" --latency -H "Cookie: pw_vid=$cookie" \
-			-s "$T/new.lua" "$url/" -- "$tag" >"$out" 2>&1 ;;
+			-s "$WORK/new.lua" "$url/" -- "$tag" >"$out" 2>&1 ;;
 	new-many)
 		wrk -t1 -c"$WRK_CONNECTIONS" -d"${secs}s" --latency \
-			-s "$T/new.lua" "$url/" -- "$tag" "$cookie" >"$out" 2>&1 ;;
+			-s "$WORK/new.lua" "$url/" -- "$tag" "$cookie" >"$out" 2>&1 ;;
 	esac || { cat "$out" >&2; die "wrk failed against $t ($v)"; }
 }
 
@@ -424,42 +330,18 @@ run_cookie() {
 	case $2 in
 	reread) echo "${REREAD_COOKIE[$1]}" ;;
 	new) get_cookie "$1" "/echo/cookie-$3" -I ;;
-	new-many) get_cookies "$1" "$3" "$VISITORS" "$T/cookies-$3" && echo "$T/cookies-$3" ;;
+	new-many) get_cookies "$1" "$3" "$VISITORS" "$WORK/cookies-$3" && echo "$WORK/cookies-$3" ;;
 	esac
 }
 
-# parse_wrk FILE: "rps p50_us p99_us requests errors" (errors: socket errors
-# plus non-2xx/3xx responses).
-parse_wrk() {
-	awk '
-	function us(s,   v) {
-		v = s + 0
-		if (s ~ /us$/) return v
-		if (s ~ /ms$/) return v * 1000
-		if (s ~ /m$/) return v * 60e6
-		if (s ~ /s$/) return v * 1e6
-		return -1
-	}
-	$1 == "50%" { p50 = us($2) }
-	$1 == "99%" { p99 = us($2) }
-	/ requests in / { req = $1 }
-	$1 == "Requests/sec:" { rps = $2 }
-	/Socket errors:/ { gsub(/,/, ""); err += $4 + $6 + $8 + $10 }
-	/Non-2xx or 3xx responses:/ { err += $NF }
-	END {
-		if (rps == "" || req == "" || p50 == "" || p99 == "") exit 1
-		printf "%s %.1f %.1f %d %d\n", rps, p50, p99, req, err
-	}' "$1"
-}
-
-# run_one TARGET VARIANT ROUND: one measured run; appends to $T/results:
+# run_one TARGET VARIANT ROUND: one measured run; appends to $WORK/results:
 # variant target round rps p50 p99 req err gw_ticks redis_ticks full gated
 # non2xx store_err round_trips timeouts evalsha scan gone
 run_one() {
-	local t=$1 v=$2 r=$3 tag="r$3$1$2" cookie out="$T/wrk-$1-$2-$3.txt"
+	local t=$1 v=$2 r=$3 tag="r$3$1$2" cookie out="$WORK/wrk-$1-$2-$3.txt"
 	local m0 m1 s0="0 0" s1="0 0" g0 g1 k0=0 k1=0 parsed l0 gone
 	cookie=$(run_cookie "$t" "$v" "$tag")
-	l0=$(wc -l <"$T/gw-$t.log")
+	l0=$(wc -l <"$WORK/gw-$t.log")
 	m0=$(gw_metrics "$t")
 	[ "$t" = redis ] && { s0=$(redis_stats); k0=$(cpu_ticks "$REDIS_PID"); }
 	g0=$(cpu_ticks "${GW_PID[$t]}")
@@ -471,7 +353,7 @@ run_one() {
 	[ "$t" = redis ] && s1=$(redis_stats)
 	# Requests wrk abandoned when it stopped: the gateway counts a 5xx that
 	# nobody receives, and logs why.
-	gone=$(tail -n +$((l0 + 1)) "$T/gw-$t.log" | grep -c 'client went away' || true)
+	gone=$(tail -n +$((l0 + 1)) "$WORK/gw-$t.log" | grep -c 'client went away' || true)
 	parsed=$(parse_wrk "$out") || { cat "$out" >&2; die "could not parse wrk output ($t $v)"; }
 
 	local rps p50 p99 req err f0 a0 b0 e0 rt0 to0 f1 a1 b1 e1 rt1 to1 ev0 sc0 ev1 sc1
@@ -483,7 +365,7 @@ run_one() {
 	local full=$((f1 - f0)) gated=$((a1 - a0)) bad=$((b1 - b0)) serr=$((e1 - e0))
 	local rt=$((rt1 - rt0)) to=$((to1 - to0)) ev=$((ev1 - ev0)) sc=$((sc1 - sc0))
 	echo "$v $t $r $rps $p50 $p99 $req $err $((g1 - g0)) $((k1 - k0)) $full $gated $bad $serr $rt $to $ev $sc $gone" \
-		>>"$T/results"
+		>>"$WORK/results"
 
 	local label="round $r $v/$t" extra=""
 	[ "$t" = redis ] && extra=$(awk -v rt="$rt" -v ev="$ev" -v q="$req" -v s="$full" -v sc="$sc" \
@@ -517,7 +399,7 @@ warm_up() {
 	local t v
 	for t in "${TARGETS[@]}"; do
 		for v in "${VARIANTS[@]}"; do
-			run_wrk 1 "$t" "$v" "$(run_cookie "$t" "$v" "w$t$v")" "w$t$v" "$T/warm.txt"
+			run_wrk 1 "$t" "$v" "$(run_cookie "$t" "$v" "w$t$v")" "w$t$v" "$WORK/warm.txt"
 		done
 	done
 	log "warm-up done"
@@ -525,7 +407,7 @@ warm_up() {
 
 run_rounds() {
 	local r i v n=${#TARGETS[@]}
-	: >"$T/results"
+	: >"$WORK/results"
 	for ((r = 1; r <= ROUNDS; r++)); do
 		for v in "${VARIANTS[@]}"; do
 			# Rotate the start each round so no target always goes first.
@@ -540,24 +422,22 @@ run_rounds() {
 check_logs() {
 	local t n
 	for t in "${TARGETS[@]}"; do
-		n=$(grep -c 'level=error' "$T/gw-$t.log" || true)
-		[ "$n" -eq 0 ] || problem "gateway $t logged $n errors, e.g.: $(grep -m 3 'level=error' "$T/gw-$t.log" | tr '\n' ' ')"
+		n=$(grep -c 'level=error' "$WORK/gw-$t.log" || true)
+		[ "$n" -eq 0 ] || problem "gateway $t logged $n errors, e.g.: $(grep -m 3 'level=error' "$WORK/gw-$t.log" | tr '\n' ' ')"
 	done
 }
 
 # --- report -----------------------------------------------------------------
 
 machine_line() {
-	local model wrk_v redis_v src
-	model=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-	wrk_v=$(wrk -v 2>&1 | head -n 1 | sed 's/ *\[.*//; s/ *Copyright.*//' || true)
+	local redis_v src
 	redis_v=$("$REDIS_SERVER" --version | sed 's/.* v=\([^ ]*\).*/redis \1/')
 	# Read-only: which gateway source was measured.
 	src=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 	[ -z "$(git status --porcelain -- gateway 2>/dev/null)" ] || src="$src+local changes"
-	printf 'nproc=%s; cpu=%s; kernel=%s; %s; %s; paywalld %s; wrk -t1 -c%s -d%ss x %s rounds, %s visitors for new-many; %s' \
-		"$(nproc)" "${model:-unknown}" "$(uname -r)" "$wrk_v" "$redis_v" "$src" \
-		"$WRK_CONNECTIONS" "$DURATION" "$ROUNDS" "$VISITORS" "$(date -u '+%Y-%m-%dT%H:%M:%SZ')"
+	printf '%s; %s; %s; paywalld %s; wrk -t1 -c%s -d%ss x %s rounds, %s visitors for new-many; %s' \
+		"$(machine_info)" "$(wrk_version)" "$redis_v" "$src" \
+		"$WRK_CONNECTIONS" "$DURATION" "$ROUNDS" "$VISITORS" "$(utc_now)"
 }
 
 # report FORMAT (text|md): medians over rounds of req/s, p50, p99; CPU and
@@ -565,12 +445,7 @@ machine_line() {
 report() {
 	local fmt=$1 tck
 	tck=$(getconf CLK_TCK)
-	awk -v fmt="$fmt" -v tck="$tck" -v order="${TARGETS[*]}" -v variants="${VARIANTS[*]}" '
-	function median(s,   a, k, m, i, j) {
-		k = split(s, a, " ")
-		for (i = 2; i <= k; i++) { m = a[i]; for (j = i - 1; j >= 1 && a[j] + 0 > m + 0; j--) a[j + 1] = a[j]; a[j + 1] = m }
-		return (k % 2) ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
-	}
+	awk -v fmt="$fmt" -v tck="$tck" -v order="${TARGETS[*]}" -v variants="${VARIANTS[*]}" "$MEDIAN_AWK"'
 	{ k = $1 SUBSEP $2
 	  rps[k] = rps[k] " " $4; p50[k] = p50[k] " " $5; p99[k] = p99[k] " " $6
 	  req[k] += $7; err[k] += $8; serr[k] += $14; gw[k] += $9; rd[k] += $10
@@ -606,18 +481,15 @@ report() {
 			k = vv[w] SUBSEP "redis"
 			printf "%s%s/redis: %d round trips for %d requests wrk completed (%.4f per request; %.4f per request the gateway served); cmdstat_evalsha %d (%.4f per request)\n", sep, vv[w], rt[k], req[k], rt[k] / req[k], rt[k] / served[k], ev[k], ev[k] / req[k]
 		}
-	}' "$T/results"
+	}' "$WORK/results"
 }
 
 main() {
 	parse_args "$@"
 	check_tools
-	trap cleanup EXIT
-	trap 'exit 130' INT
-	trap 'exit 143' TERM
-	T=$(mktemp -d "${TMPDIR:-/tmp}/paywalld-meter-bench.XXXXXX")
-	log "temp dir $T; DURATION=$DURATION ROUNDS=$ROUNDS WRK_CONNECTIONS=$WRK_CONNECTIONS"
-	head -c 48 /dev/urandom | base64 >"$T/visitor.key"
+	start_work paywalld-meter-bench
+	log "temp dir $WORK; DURATION=$DURATION ROUNDS=$ROUNDS WRK_CONNECTIONS=$WRK_CONNECTIONS"
+	head -c 48 /dev/urandom | base64 >"$WORK/visitor.key"
 	write_lua
 
 	start_backend
@@ -635,20 +507,7 @@ main() {
 	warm_up
 	run_rounds
 	check_logs
-
-	local machine
-	machine=$(machine_line)
-	echo
-	echo "machine: $machine"
-	report text
-	if [ -n "$OUT" ]; then
-		{
-			echo "Machine: $machine"
-			echo
-			report md
-		} >"$OUT"
-		log "wrote Markdown table to $OUT"
-	fi
+	print_tables
 	if [ ${#PROBLEMS[@]} -gt 0 ]; then
 		echo
 		echo "PROBLEMS (${#PROBLEMS[@]}):"

@@ -25,6 +25,8 @@
 # (default 1), WRK_CONNECTIONS (default 64), NGINX (default /usr/sbin/nginx).
 
 set -euo pipefail
+PROG=bench
+. "$(dirname "$0")/lib.sh"
 
 GATEWAY=bin/paywalld
 DURATION=5
@@ -39,29 +41,9 @@ PAGE_SIZE=61440
 PAGE_PATH=/article/bench
 TARGETS=(direct nginx paywalld)
 
-WORK=""
-PIDS=()
 declare -A URL=()  # target -> URL
 declare -A ROOT=() # target -> PID whose process tree is the server
 declare -A PORT=() # target -> listening port
-
-die() {
-	echo "bench: error: $*" >&2
-	exit 1
-}
-
-log() {
-	echo "bench: $*" >&2
-}
-
-usage() {
-	sed -n '/^# Usage:/,/^# (default 1)/s/^# \{0,1\}//p' "$0"
-	exit "${1:-0}"
-}
-
-is_uint() {
-	[[ $1 =~ ^[1-9][0-9]*$ ]]
-}
 
 parse_args() {
 	while [ $# -gt 0 ]; do
@@ -72,7 +54,7 @@ parse_args() {
 		--out) [ $# -ge 2 ] || usage 2; OUT=$2; shift 2 ;;
 		--standin-nginx) STANDIN=1; shift ;;
 		-h | --help) usage 0 ;;
-		*) echo "bench: unknown argument: $1" >&2; usage 2 ;;
+		*) log "unknown argument: $1"; usage 2 ;;
 		esac
 	done
 	is_uint "$DURATION" || die "--duration must be a positive integer (seconds)"
@@ -83,92 +65,10 @@ parse_args() {
 }
 
 check_tools() {
-	local t
-	for t in "$NGINX" wrk curl ss pgrep getconf awk; do
-		command -v "$t" >/dev/null 2>&1 || die "required tool not found: $t"
-	done
+	require_tools "$NGINX" wrk curl ss pgrep getconf awk
 	if [ "$STANDIN" -eq 0 ]; then
 		[ -x "$GATEWAY" ] || die "gateway binary not found or not executable: $GATEWAY (build it first, or pass --gateway BIN)"
 	fi
-}
-
-# --- process management ---------------------------------------------------
-
-# PID and its direct children (nginx master + workers; paywalld + any helper).
-tree_pids() {
-	echo "$1"
-	pgrep -P "$1" || true
-}
-
-alive() {
-	kill -0 "$1" 2>/dev/null
-}
-
-stop_all() {
-	local pid p all=() i
-	for pid in "${PIDS[@]}"; do
-		alive "$pid" || continue
-		mapfile -t all < <(tree_pids "$pid")
-		kill -TERM "$pid" 2>/dev/null || true
-		for ((i = 0; i < 50; i++)); do
-			local left=0
-			for p in "${all[@]}"; do alive "$p" && left=1; done
-			[ "$left" -eq 0 ] && break
-			sleep 0.1
-		done
-		for p in "${all[@]}"; do
-			if alive "$p"; then
-				log "PID $p ignored SIGTERM for 5 s, sending SIGKILL"
-				kill -KILL "$p" 2>/dev/null || true
-			fi
-		done
-		wait "$pid" 2>/dev/null || true
-	done
-}
-
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
-	stop_all
-	[ -n "$WORK" ] && rm -rf -- "$WORK"
-	exit "$rc"
-}
-
-# A free TCP port on 127.0.0.1. Picked outside the kernel's ephemeral range
-# (ip_local_port_range) when possible, and with no socket on it in ANY state:
-# wrk's TIME_WAIT client sockets from an earlier run make bind() fail too.
-free_port() {
-	local lo=32768 hi=60999 base=10000 span p i
-	read -r lo hi </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
-	if [ "$lo" -gt 12000 ]; then
-		span=$((lo - base))
-	elif [ "$hi" -lt 63000 ]; then
-		base=$((hi + 1)) span=$((65535 - hi))
-	else
-		base=1024 span=64511
-	fi
-	for ((i = 0; i < 200; i++)); do
-		p=$((base + (RANDOM * 32768 + RANDOM) % span))
-		if [ -z "$(ss -Htan "sport = :$p")" ]; then
-			echo "$p"
-			return 0
-		fi
-	done
-	die "could not find a free port"
-}
-
-# wait_http NAME PID URL: poll until URL answers (any HTTP status), up to 10 s.
-wait_http() {
-	local name=$1 pid=$2 url=$3 i
-	for ((i = 0; i < 100; i++)); do
-		alive "$pid" || return 1
-		if curl -s -o /dev/null --max-time 1 "$url"; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	log "$name did not answer on $url within 10 s"
-	return 1
 }
 
 # --- page -----------------------------------------------------------------
@@ -250,6 +150,20 @@ gen_page() {
 }
 
 # --- servers --------------------------------------------------------------
+
+# wait_http NAME PID URL: poll until URL answers (any HTTP status), up to 10 s.
+wait_http() {
+	local name=$1 pid=$2 url=$3 i
+	for ((i = 0; i < 100; i++)); do
+		alive "$pid" || return 1
+		if curl -s -o /dev/null --max-time 1 "$url"; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	log "$name did not answer on $url within 10 s"
+	return 1
+}
 
 # nginx_common PREFIX WORKERS: main/events/http preamble shared by all nginx.
 nginx_common() {
@@ -367,7 +281,7 @@ start_gateway() {
 		start_nginx paywalld proxy_conf
 		return
 	fi
-	local dir=$WORK/paywalld pid port="" i
+	local dir=$WORK/paywalld pid port
 	mkdir -p "$dir"
 	cat >"$dir/paywalld.yaml" <<EOF
 server:
@@ -384,22 +298,13 @@ EOF
 		>"$dir/stdout.log" 2>"$dir/stderr.log" &
 	pid=$!
 	PIDS+=("$pid")
-	for ((i = 0; i < 100; i++)); do
-		if [ -s "$dir/ready" ]; then
-			port=$(head -n 1 "$dir/ready")
-			[[ $port =~ ^[0-9]+$ ]] && break
-			port=""
-		fi
-		alive "$pid" || break
-		sleep 0.1
-	done
-	if [ -z "$port" ]; then
+	if ! wait_ready "$dir/ready" 1 "$pid" paywalld; then
 		tail -n 20 "$dir/stderr.log" >&2 || true
-		if alive "$pid"; then
-			die "paywalld did not write its ready file within 10 s ($GATEWAY)"
-		fi
-		die "paywalld exited during startup ($GATEWAY)"
+		alive "$pid" || die "paywalld exited during startup ($GATEWAY)"
+		die "paywalld did not start ($GATEWAY)" # wait_ready said why
 	fi
+	port=$(head -n 1 "$dir/ready")
+	[[ $port =~ ^[0-9]+$ ]] || die "paywalld wrote '$port' to its ready file, not a port ($GATEWAY)"
 	ROOT[paywalld]=$pid
 	URL[paywalld]="http://127.0.0.1:$port$PAGE_PATH"
 	log "started paywalld (pid $pid) on 127.0.0.1:$port"
@@ -419,44 +324,6 @@ sanity_check() {
 }
 
 # --- measurement ----------------------------------------------------------
-
-# cpu_ticks PID...: summed utime+stime (clock ticks) of the given processes.
-# /proc/PID/stat fields 14 and 15; the comm field (2) may contain spaces, so
-# split after its closing parenthesis (field 3 is then the first word).
-cpu_ticks() {
-	local pid stat rest total=0 f
-	for pid in "$@"; do
-		stat=$(cat "/proc/$pid/stat" 2>/dev/null) || die "server process $pid vanished during the run"
-		rest=${stat##*) }
-		read -ra f <<<"$rest"
-		total=$((total + f[11] + f[12]))
-	done
-	echo "$total"
-}
-
-# parse_wrk FILE: prints "rps p50_us p99_us requests errors".
-parse_wrk() {
-	awk '
-	function us(s,   v) {
-		v = s + 0
-		if (s ~ /us$/) return v
-		if (s ~ /ms$/) return v * 1000
-		if (s ~ /m$/) return v * 60e6
-		if (s ~ /h$/) return v * 3600e6
-		if (s ~ /s$/) return v * 1e6
-		return -1
-	}
-	$1 == "50%" { p50 = us($2) }
-	$1 == "99%" { p99 = us($2) }
-	/ requests in / { req = $1 }
-	$1 == "Requests/sec:" { rps = $2 }
-	/Socket errors:/ { gsub(/,/, ""); err += $4 + $6 + $8 + $10 }
-	/Non-2xx or 3xx responses:/ { err += $NF }
-	END {
-		if (rps == "" || req == "" || p50 == "" || p99 == "") exit 1
-		printf "%s %.1f %.1f %d %d\n", rps, p50, p99, req, err
-	}' "$1"
-}
 
 # run_one TARGET ROUND: one wrk run, appends a line to $WORK/results.
 run_one() {
@@ -496,14 +363,12 @@ run_rounds() {
 # --- report ---------------------------------------------------------------
 
 machine_line() {
-	local model nginx_v wrk_v
-	model=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+	local nginx_v
 	nginx_v=$("$NGINX" -v 2>&1 | sed 's/^nginx version: //')
-	wrk_v=$(wrk -v 2>&1 | head -n 1 | sed 's/ *\[.*//; s/ *Copyright.*//' || true)
-	printf 'nproc=%s; cpu=%s; kernel=%s; %s; %s; nginx workers: proxy=%s backend=%s; wrk -t1 -c%s -d%ss x %s rounds; %s' \
-		"$(nproc)" "${model:-unknown}" "$(uname -r)" "$nginx_v" "$wrk_v" \
+	printf '%s; %s; %s; nginx workers: proxy=%s backend=%s; wrk -t1 -c%s -d%ss x %s rounds; %s' \
+		"$(machine_info)" "$nginx_v" "$(wrk_version)" \
 		"$NGINX_PROXY_WORKERS" "$NGINX_BACKEND_WORKERS" "$WRK_CONNECTIONS" \
-		"$DURATION" "$ROUNDS" "$(date -u '+%Y-%m-%dT%H:%M:%SZ')"
+		"$DURATION" "$ROUNDS" "$(utc_now)"
 }
 
 # report FORMAT (text|md): medians over rounds of req/s, p50, p99; CPU per
@@ -511,13 +376,7 @@ machine_line() {
 report() {
 	local fmt=$1 tck
 	tck=$(getconf CLK_TCK)
-	awk -v fmt="$fmt" -v tck="$tck" -v order="${TARGETS[*]}" -v standin="$STANDIN" '
-	function median(s,   a, k, m, i, j) {
-		k = split(s, a, " ")
-		# insertion sort, k is tiny
-		for (i = 2; i <= k; i++) { m = a[i]; for (j = i - 1; j >= 1 && a[j] + 0 > m + 0; j--) a[j + 1] = a[j]; a[j + 1] = m }
-		return (k % 2) ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
-	}
+	awk -v fmt="$fmt" -v tck="$tck" -v order="${TARGETS[*]}" -v standin="$STANDIN" "$MEDIAN_AWK"'
 	{ rps[$1] = rps[$1] " " $3; p50[$1] = p50[$1] " " $4; p99[$1] = p99[$1] " " $5
 	  req[$1] += $6; err[$1] += $7; ticks[$1] += $8 }
 	END {
@@ -551,10 +410,7 @@ report() {
 main() {
 	parse_args "$@"
 	check_tools
-	trap cleanup EXIT
-	trap 'exit 130' INT
-	trap 'exit 143' TERM
-	WORK=$(mktemp -d "${TMPDIR:-/tmp}/paywalld-bench.XXXXXX")
+	start_work paywalld-bench
 	chmod 755 "$WORK" # nginx workers may run as an unprivileged user
 	log "temp dir $WORK; NGINX_PROXY_WORKERS=$NGINX_PROXY_WORKERS NGINX_BACKEND_WORKERS=$NGINX_BACKEND_WORKERS"
 
@@ -564,20 +420,7 @@ main() {
 	sanity_check
 	warm_up
 	run_rounds
-
-	local machine
-	machine=$(machine_line)
-	echo
-	echo "machine: $machine"
-	report text
-	if [ -n "$OUT" ]; then
-		{
-			echo "Machine: $machine"
-			echo
-			report md
-		} >"$OUT"
-		log "wrote Markdown table to $OUT"
-	fi
+	print_tables
 }
 
 main "$@"
