@@ -316,7 +316,9 @@ int explain_meter_main(int argc, char **argv)
 		o.redis.connect_timeout_ms = EXPLAIN_REDIS_TIMEOUT_MS;
 	o.redis.pool_size = 1;
 	if (store_open_with(cfg->meter.store, &o, &st, err, sizeof(err)) != 0) {
-		fprintf(stderr, "paywallctl meter: %s: %s\n", cfg->meter.store, err);
+		char safe[256];
+		fprintf(stderr, "paywallctl meter: %s: %s\n",
+			store_spec_redact(cfg->meter.store, safe, sizeof(safe)), err);
 		goto out;
 	}
 	rc = explain_meter_run(cfg, &a, st);

@@ -218,6 +218,17 @@ static void main_purge_meter(struct snapshot_slot *slot, struct store *store)
 		log_info("meter", "purged %ld expired meter entries", n);
 }
 
+/* A store that does not answer at start (Redis started after the gateway)
+ * is not fatal, but worth a line; the ping also sets /metrics' store_up. */
+static void main_check_store(struct store *store, const char *spec)
+{
+	char safe[256];
+
+	if (store != NULL && store->ops->ping(store) != 0)
+		log_warn("main", "meter store %s does not answer yet: meters follow "
+			 "on_store_error until it does", store_spec_redact(spec, safe, sizeof(safe)));
+}
+
 static unsigned long long main_log_dropped(void *log)
 {
 	return log != NULL ? accesslog_dropped(log) : 0;
@@ -294,10 +305,13 @@ int main(int argc, char **argv)
 	meter_store_options(&cfg->meter, &sopts);
 	if (cfg->meter.enabled &&
 	    store_open_with(cfg->meter.store, &sopts, &svc.store, err, sizeof(err)) != 0) {
-		log_error("main", "meter store %s: %s", cfg->meter.store, err);
+		char safe[256];
+		log_error("main", "meter store %s: %s",
+			  store_spec_redact(cfg->meter.store, safe, sizeof(safe)), err);
 		config_free(cfg);
 		goto out_curl;
 	}
+	main_check_store(svc.store, cfg->meter.store);
 	metrics_init(&metrics);
 	svc.metrics = &metrics;
 	svc.teasers = tcache_new(MAIN_TEASER_CACHE_ENTRIES, MAIN_TEASER_CACHE_BYTES);

@@ -472,7 +472,8 @@ static void meter_free_redis(void *value)
 
 #define MC(f) offsetof(struct meter_config, f)
 static const struct cfg_field meter_fields[] = {
-	{ "store", CFG_CUSTOM, MC(store), false, 0, 0, meter_parse_store, meter_free_str },
+	/* A redis:// store may carry a password: wiped on free. */
+	{ "store", CFG_CUSTOM, MC(store), false, 0, 0, meter_parse_store, meter_free_secret_str },
 	{ "timezone", CFG_CUSTOM, MC(timezone), false, 0, 0, meter_parse_timezone,
 	  meter_free_str },
 	{ "anonymous", CFG_CUSTOM, MC(anonymous), false, 0, 0, meter_parse_anonymous,

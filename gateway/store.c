@@ -71,6 +71,17 @@ int store_open(const char *spec, struct store **out, char *err, size_t errlen)
 	return store_open_with(spec, NULL, out, err, errlen);
 }
 
+const char *store_spec_redact(const char *spec, char *out, size_t len)
+{
+	const char *at;
+
+	if (spec == NULL || strncmp(spec, "redis://", 8) != 0 ||
+	    (at = strrchr(spec + 8, '@')) == NULL)
+		return spec;
+	snprintf(out, len, "redis://***@%s", at + 1);
+	return out;
+}
+
 void store_get_stats(struct store *s, struct store_stats *out)
 {
 	memset(out, 0, sizeof(*out));

@@ -170,13 +170,18 @@ struct store_redis_options {
  * check_and_count is one Lua script (EVALSHA; loaded again on NOSCRIPT):
  * one round trip, atomic in Redis, so the limit holds across instances.
  *
- * Connections come from a pool of pool_size, each command bounded by
- * timeout_ms. A failed command drops its connection; new connections are
- * then tried at most once per backoff (100 ms doubling to 2 s), and
- * meanwhile calls fail at once with STORE_ERROR instead of waiting: a
- * Redis outage costs requests no time, and counting resumes by itself
- * when Redis answers again. Opening does not connect (Redis may start
- * after the gateway). 0, or -1 with a message in err.
+ * Connections come from a pool of pool_size. A call has timeout_ms in all
+ * (the wait for a pooled connection, then the command, whose socket
+ * timeout is cut to what is left; one caller at a time may dial a new
+ * connection, bounded by connect_timeout_ms, and its command then gets a
+ * fresh timeout_ms). A failed or timed-out command drops its connection;
+ * a failed dial, or a server that cannot serve (READONLY after a failover,
+ * LOADING, NOAUTH), backs new connections off 100 ms doubling to 2 s,
+ * during which calls fail at once with STORE_ERROR instead of waiting: an
+ * outage costs requests no time, and counting resumes by itself when
+ * Redis answers again. Opening does not connect (Redis may start after
+ * the gateway). hiredis writes with write(2): the process must ignore
+ * SIGPIPE. 0, or -1 with a message in err.
  */
 int store_redis_open(const char *url, const struct store_redis_options *o, struct store **out,
 		     char *err, size_t errlen);
@@ -208,6 +213,9 @@ int store_open(const char *spec, struct store **out, char *err, size_t errlen);
  * server are not checked); err, when not NULL, says why not. */
 bool store_spec_check(const char *spec, char *err, size_t errlen);
 bool store_spec_is_valid(const char *spec);
+/* spec fit for a log: a redis:// URL's user and password become ***.
+ * Returns spec itself when there is nothing to hide, else out. */
+const char *store_spec_redact(const char *spec, char *out, size_t len);
 /* Fills out from s->ops->stats, or {up = true} for stores without one. */
 void store_get_stats(struct store *s, struct store_stats *out);
 /* s->ops->close(s), NULL-safe. */

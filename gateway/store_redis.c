@@ -67,6 +67,7 @@ struct redis_script {
 
 struct redis_conn {
 	redisContext *ctx;	/* NULL: not connected */
+	unsigned timeout_ms;	/* the socket timeout set on ctx */
 	bool busy;		/* checked out by a thread */
 };
 
@@ -87,21 +88,22 @@ struct store_redis {
 	struct timeval timeout, connect_timeout;
 	unsigned timeout_ms;
 	struct redis_script scripts[REDIS_SCRIPTS];
-	pthread_mutex_t lock;		/* guards conns, retry_at_ms, backoff_ms */
-	pthread_cond_t freed;		/* a connection went back to the pool */
+	pthread_mutex_t lock;		/* guards conns, dialing, the backoff and up's changes */
+	pthread_cond_t freed;		/* a connection went back, or a dial ended */
 	struct redis_conn *conns;
 	size_t nconns;
+	bool dialing;			/* one new connection at a time */
 	int64_t retry_at_ms;		/* no new connection before this (monotonic) */
 	unsigned backoff_ms;		/* 0 while Redis answers */
-	atomic_bool up;
-	atomic_llong error_logged_ms;
+	atomic_bool up;			/* changed under lock, read without */
+	atomic_llong down_logged_ms, up_logged_ms, error_logged_ms;
 	atomic_ullong round_trips, timeouts, reconnects, connect_failures;
 	pthread_mutex_t purge_lock;	/* one purge at a time; guards sweep */
 	struct redis_sweep sweep;
 };
 
 /* One command: argv with lengths (members are binary); script is set for
- * an EVALSHA that may need its script loaded first. */
+ * an EVALSHA that Redis may have lost (NOSCRIPT). */
 struct redis_cmd {
 	int argc;
 	const char *argv[10];
@@ -170,8 +172,8 @@ static int redis_url_part(CURLU *h, CURLUPart what, unsigned flags, char **out)
 
 	*out = rc == CURLUE_OK ? *out : NULL;
 	return rc == CURLUE_OK || rc == CURLUE_NO_PORT || rc == CURLUE_NO_USER ||
-	       rc == CURLUE_NO_PASSWORD || rc == CURLUE_NO_QUERY || rc == CURLUE_NO_FRAGMENT
-		       ? 0 : -1;
+	       rc == CURLUE_NO_PASSWORD || rc == CURLUE_NO_QUERY || rc == CURLUE_NO_FRAGMENT ||
+	       rc == CURLUE_NO_ZONEID ? 0 : -1;
 }
 
 /* Copies what curl gave into u (curl's strings must be curl_free'd). */
@@ -205,7 +207,7 @@ static int redis_url_take(struct redis_url *u, char *host, char *port, char *pat
 static int redis_url_parse(const char *url, struct redis_url *u, char *err, size_t errlen)
 {
 	char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *user = NULL,
-	     *pass = NULL, *query = NULL, *frag = NULL;
+	     *pass = NULL, *query = NULL, *frag = NULL, *zone = NULL;
 	CURLU *h = curl_url();
 	int rc = -1;
 
@@ -230,6 +232,14 @@ static int redis_url_parse(const char *url, struct redis_url *u, char *err, size
 		snprintf(err, errlen, "redis URL: no query or fragment allowed");
 		goto out;
 	}
+	if (redis_url_part(h, CURLUPART_ZONEID, 0, &zone) != 0 || zone != NULL) {
+		snprintf(err, errlen, "redis URL: no IPv6 zone allowed");
+		goto out;
+	}
+	if (user != NULL && *user != '\0' && (pass == NULL || *pass == '\0')) {
+		snprintf(err, errlen, "redis URL: a user needs a password (USER:PASSWORD@)");
+		goto out;
+	}
 	if (redis_url_take(u, host, port, path, err, errlen) != 0)
 		goto out;
 	if ((user != NULL && *user != '\0' && (u->user = strdup(user)) == NULL) ||
@@ -249,6 +259,7 @@ out:
 	curl_free(pass);
 	curl_free(query);
 	curl_free(frag);
+	curl_free(zone);
 	curl_url_cleanup(h);
 	if (rc != 0)
 		redis_url_free(u);
@@ -267,48 +278,53 @@ int store_redis_check_url(const char *url, char *err, size_t errlen)
 
 /* ---- connections ---- */
 
-/* Error replies are logged at most once per REDIS_LOG_EVERY_MS. */
-static bool redis_log_due(struct store_redis *r)
-{
-	return log_due(&r->error_logged_ms, REDIS_LOG_EVERY_MS);
-}
+#define REDIS_BUDGET_SLACK_MS 5	/* a command's budget this close to the full timeout is full */
 
-/* Redis failed us: back off new connections, and say so once per outage. */
-static void redis_mark_down(struct store_redis *r, const char *why)
+/* Why a call failed: the pool was busy, Redis failed, or Redis refused. */
+enum redis_fail { REDIS_FAIL_NONE, REDIS_FAIL_BUSY, REDIS_FAIL_DOWN, REDIS_FAIL_REPLY };
+
+/*
+ * Redis failed us. A failed dial doubles the backoff (100 ms .. 2 s); a
+ * failed command on an open connection starts it at the minimum only if
+ * it was not running, so one stall seen by many threads at once costs one
+ * backoff step, not a doubling per thread.
+ */
+static void redis_mark_down(struct store_redis *r, const char *why, bool dial_failed)
 {
-	unsigned b;
+	bool was_up;
 
 	pthread_mutex_lock(&r->lock);
-	b = r->backoff_ms == 0 ? REDIS_BACKOFF_MIN_MS
-			       : r->backoff_ms >= REDIS_BACKOFF_MAX_MS / 2 ? REDIS_BACKOFF_MAX_MS
-									: r->backoff_ms * 2;
-	r->backoff_ms = b;
-	r->retry_at_ms = redis_now_ms() + b;
+	if (dial_failed || r->backoff_ms == 0) {
+		r->backoff_ms = r->backoff_ms == 0 ? REDIS_BACKOFF_MIN_MS
+				: r->backoff_ms >= REDIS_BACKOFF_MAX_MS / 2 ? REDIS_BACKOFF_MAX_MS
+									    : r->backoff_ms * 2;
+		r->retry_at_ms = redis_now_ms() + r->backoff_ms;
+	}
+	was_up = atomic_exchange(&r->up, false);
 	pthread_mutex_unlock(&r->lock);
-	if (atomic_exchange(&r->up, false))
+	if (was_up && log_due(&r->down_logged_ms, REDIS_LOG_EVERY_MS))
 		log_error("redis", "%s:%d: %s; meters follow on_store_error until it answers",
 			  r->host, r->port, why);
 }
 
 static void redis_mark_up(struct store_redis *r)
 {
+	bool was_up;
+
 	if (atomic_load(&r->up))
 		return;
 	pthread_mutex_lock(&r->lock);
 	r->backoff_ms = 0;
 	r->retry_at_ms = 0;
+	was_up = atomic_exchange(&r->up, true);
 	pthread_mutex_unlock(&r->lock);
-	if (!atomic_exchange(&r->up, true))
+	if (!was_up && log_due(&r->up_logged_ms, REDIS_LOG_EVERY_MS))
 		log_info("redis", "%s:%d answers again: metering resumes", r->host, r->port);
 }
 
-/*
- * Sends one command and reads its reply. NULL when the connection failed
- * (it must then be dropped: a late reply would answer the next command);
- * *timed_out says whether the timeout was the cause.
- */
-static redisReply *redis_send(struct store_redis *r, redisContext *ctx, int argc,
-			      const char **argv, const size_t *len, bool *timed_out)
+/* Sends one command and reads its reply, within the socket's timeout. */
+static redisReply *redis_send_raw(struct store_redis *r, redisContext *ctx, int argc,
+				  const char **argv, const size_t *len, bool *timed_out)
 {
 	redisReply *rep;
 
@@ -322,6 +338,28 @@ static redisReply *redis_send(struct store_redis *r, redisContext *ctx, int argc
 	return rep;
 }
 
+/*
+ * The command on c within the call's deadline: the socket timeout is cut
+ * to what is left of it (a timeout bounds each read, so this bounds the
+ * call). NULL when the connection failed or the deadline passed: then c
+ * must be dropped (a late reply would answer the next command).
+ */
+static redisReply *redis_send(struct store_redis *r, struct redis_conn *c, int64_t deadline,
+			      int argc, const char **argv, const size_t *len, bool *timed_out)
+{
+	int64_t left = deadline - redis_now_ms();
+	unsigned ms = left >= (int64_t)r->timeout_ms - REDIS_BUDGET_SLACK_MS ? r->timeout_ms
+		      : left > 0 ? (unsigned)left : 0;
+
+	if (ms == 0 || (ms != c->timeout_ms && redisSetTimeout(c->ctx, redis_tv(ms)) != REDIS_OK)) {
+		*timed_out = true;
+		atomic_fetch_add(&r->timeouts, 1);
+		return NULL;
+	}
+	c->timeout_ms = ms;
+	return redis_send_raw(r, c->ctx, argc, argv, len, timed_out);
+}
+
 /* A command whose reply must be the status OK (AUTH, SELECT). */
 static int redis_send_ok(struct store_redis *r, redisContext *ctx, int argc, const char **argv,
 			 char *why, size_t whylen)
@@ -333,7 +371,7 @@ static int redis_send_ok(struct store_redis *r, redisContext *ctx, int argc, con
 
 	for (int i = 0; i < argc; i++)
 		len[i] = strlen(argv[i]);
-	rep = redis_send(r, ctx, argc, argv, len, &timed_out);
+	rep = redis_send_raw(r, ctx, argc, argv, len, &timed_out);
 	if (rep == NULL) {
 		snprintf(why, whylen, "%s: %s", argv[0], ctx->errstr);
 		return -1;
@@ -379,42 +417,48 @@ fail:
 	return NULL;
 }
 
-/* A connection of the pool for this thread alone, waiting at most the
- * command timeout when all are busy; NULL then. */
-static struct redis_conn *redis_checkout(struct store_redis *r)
+/* Waits on freed (r->lock held) until the deadline; false once it passed. */
+static bool redis_wait(struct store_redis *r, int64_t deadline)
+{
+	struct timespec ts = { .tv_sec = deadline / 1000, .tv_nsec = (deadline % 1000) * 1000000L };
+
+	return pthread_cond_timedwait(&r->freed, &r->lock, &ts) != ETIMEDOUT;
+}
+
+/* An idle connection, an open one first (r->lock held); NULL when all are busy. */
+static struct redis_conn *redis_pick(struct store_redis *r)
 {
 	struct redis_conn *pick = NULL;
-	struct timespec deadline;
 
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += r->timeout_ms / 1000;
-	deadline.tv_nsec += (long)(r->timeout_ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
+	for (size_t i = 0; i < r->nconns; i++) {
+		struct redis_conn *c = &r->conns[i];
+		if (c->busy)
+			continue;
+		if (c->ctx != NULL)
+			return c;
+		if (pick == NULL)
+			pick = c;
 	}
+	return pick;
+}
+
+/* A connection of the pool for this thread alone, waiting until the
+ * deadline when all are busy; NULL then. */
+static struct redis_conn *redis_checkout(struct store_redis *r, int64_t deadline)
+{
+	struct redis_conn *pick;
+	bool waited_out = false;
+
 	pthread_mutex_lock(&r->lock);
-	for (;;) {
-		for (size_t i = 0; i < r->nconns; i++) {
-			struct redis_conn *c = &r->conns[i];
-			if (c->busy)
-				continue;
-			if (pick == NULL || (pick->ctx == NULL && c->ctx != NULL))
-				pick = c;
-			if (pick->ctx != NULL)
-				break;
-		}
-		if (pick != NULL) {
-			pick->busy = true;
-			break;
-		}
-		if (pthread_cond_timedwait(&r->freed, &r->lock, &deadline) == ETIMEDOUT)
-			break;
-	}
+	/* One more look after the deadline: a connection freed at that moment counts. */
+	while ((pick = redis_pick(r)) == NULL && !waited_out)
+		waited_out = !redis_wait(r, deadline);
+	if (pick != NULL)
+		pick->busy = true;
 	pthread_mutex_unlock(&r->lock);
 	if (pick == NULL) {
 		atomic_fetch_add(&r->timeouts, 1);
-		if (redis_log_due(r))
+		if (log_due(&r->error_logged_ms, REDIS_LOG_EVERY_MS))
 			log_warn("redis", "all %zu connections busy for %u ms: raise meter.redis."
 				 "pool_size", r->nconns, r->timeout_ms);
 	}
@@ -425,7 +469,8 @@ static void redis_checkin(struct store_redis *r, struct redis_conn *c)
 {
 	pthread_mutex_lock(&r->lock);
 	c->busy = false;
-	pthread_cond_signal(&r->freed);
+	/* Broadcast: waiters for a connection and for a dial share the condvar. */
+	pthread_cond_broadcast(&r->freed);
 	pthread_mutex_unlock(&r->lock);
 }
 
@@ -436,118 +481,156 @@ static void redis_drop(struct redis_conn *c)
 	c->ctx = NULL;
 }
 
-/* Connects c unless Redis failed within the backoff: then -1 at once, so
- * an outage costs a request no wait. One caller per backoff tries. */
-static int redis_connect(struct store_redis *r, struct redis_conn *c)
+/*
+ * Connects c. One dial at a time: others wait for it within their
+ * deadline, so only the dialling caller can spend connect_timeout_ms.
+ * Within the backoff after a failure, -1 at once: an outage costs a
+ * request no wait.
+ */
+static int redis_connect(struct store_redis *r, struct redis_conn *c, int64_t deadline)
 {
 	char why[256];
-	int64_t now = redis_now_ms();
 
 	pthread_mutex_lock(&r->lock);
-	if (r->backoff_ms != 0) {
-		if (now < r->retry_at_ms) {
-			pthread_mutex_unlock(&r->lock);
-			return -1;
-		}
-		r->retry_at_ms = now + r->backoff_ms;
+	for (;;) {
+		if (r->backoff_ms != 0 && redis_now_ms() < r->retry_at_ms)
+			goto refuse;
+		if (!r->dialing)
+			break;
+		if (!redis_wait(r, deadline))
+			goto refuse;
 	}
+	r->dialing = true;
 	pthread_mutex_unlock(&r->lock);
-	if ((c->ctx = redis_dial(r, why, sizeof(why))) == NULL) {
-		redis_mark_down(r, why);
+	c->ctx = redis_dial(r, why, sizeof(why));
+	c->timeout_ms = r->timeout_ms;
+	pthread_mutex_lock(&r->lock);
+	r->dialing = false;
+	pthread_cond_broadcast(&r->freed);
+	pthread_mutex_unlock(&r->lock);
+	if (c->ctx == NULL) {
+		redis_mark_down(r, why, true);
 		return -1;
 	}
 	return 0;
+refuse:
+	pthread_mutex_unlock(&r->lock);
+	return -1;
 }
 
-/* SCRIPT LOAD on this connection, after a NOSCRIPT (Redis restarted or
- * SCRIPT FLUSH). 0, or -1 with *broken when the connection failed. */
-static int redis_load_script(struct store_redis *r, redisContext *ctx,
-			     const struct redis_script *s, bool *broken, bool *timed_out)
+static bool redis_error_is(const redisReply *rep, const char *code)
 {
-	const char *argv[3] = { "SCRIPT", "LOAD", s->text };
-	size_t len[3] = { 6, 4, strlen(s->text) };
-	redisReply *rep = redis_send(r, ctx, 3, argv, len, timed_out);
-	int rc;
+	size_t n = strlen(code);
 
-	*broken = rep == NULL;
-	if (rep == NULL)
-		return -1;
-	rc = rep->type == REDIS_REPLY_STRING && rep->len == 40 && memcmp(rep->str, s->sha, 40) == 0
-		     ? 0 : -1;
-	if (rc != 0 && redis_log_due(r))
-		log_error("redis", "SCRIPT LOAD: unexpected reply (type %d)", rep->type);
-	freeReplyObject(rep);
-	return rc;
+	return rep->type == REDIS_REPLY_ERROR && rep->len >= n &&
+	       strncmp(rep->str, code, n) == 0 && (rep->len == n || rep->str[n] == ' ');
 }
 
-static bool redis_is_noscript(const redisReply *rep)
-{
-	return rep->type == REDIS_REPLY_ERROR && rep->len >= 8 &&
-	       strncmp(rep->str, "NOSCRIPT", 8) == 0;
-}
-
-/* The command on c, loading its script first when Redis has lost it.
- * NULL when the connection failed (*timed_out tells why). */
+/* The command on c, sent again as EVAL (which also caches the script) when
+ * Redis has lost it. NULL when the connection failed. */
 static redisReply *redis_exec(struct store_redis *r, struct redis_conn *c,
-			      const struct redis_cmd *cmd, bool *timed_out)
+			      const struct redis_cmd *cmd, int64_t deadline, bool *timed_out)
 {
 	/* hiredis takes const char ** but only reads the array. */
 	const char **argv = (const char **)cmd->argv;
-	redisReply *rep = redis_send(r, c->ctx, cmd->argc, argv, cmd->len, timed_out);
-	bool broken;
+	redisReply *rep = redis_send(r, c, deadline, cmd->argc, argv, cmd->len, timed_out);
+	const char *eval[10];
+	size_t len[10];
 
-	if (rep == NULL || cmd->script == NULL || !redis_is_noscript(rep))
+	if (rep == NULL || cmd->script == NULL || !redis_error_is(rep, "NOSCRIPT"))
 		return rep;
 	freeReplyObject(rep);
-	if (redis_load_script(r, c->ctx, cmd->script, &broken, timed_out) != 0 && broken)
-		return NULL;
-	/* Sent again even if the load was refused: the error reply says why. */
-	return redis_send(r, c->ctx, cmd->argc, argv, cmd->len, timed_out);
+	memcpy(eval, cmd->argv, sizeof(eval));
+	memcpy(len, cmd->len, sizeof(len));
+	eval[0] = "EVAL";
+	len[0] = 4;
+	eval[1] = cmd->script->text;
+	len[1] = strlen(cmd->script->text);
+	return redis_send(r, c, deadline, cmd->argc, eval, len, timed_out);
 }
 
 /*
- * Runs cmd on a pooled connection. Returns the reply (the caller frees it)
- * or NULL. A pooled connection that fails at once (Redis restarted, an
- * idle timeout) is replaced and the command sent once more; a timeout or a
- * failure on a new connection marks Redis down. Error replies are logged,
- * mark the store not up, and are returned as NULL: the connection stays.
+ * An error reply. A server that cannot serve us (a replica after a
+ * failover, loading, a refused password) is treated like a failed
+ * connection: dropped, so the next dial finds the new primary, and backed
+ * off. A WRONGTYPE is one reader's key. Anything else (OOM, ...) leaves
+ * the connection but the store is not up. Always NULL.
  */
-static redisReply *redis_call(struct store_redis *r, const struct redis_cmd *cmd)
+static redisReply *redis_on_error(struct store_redis *r, struct redis_conn *c,
+				  const struct redis_cmd *cmd, redisReply *rep)
 {
-	struct redis_conn *c = redis_checkout(r);
+	static const char *const unusable[] = { "READONLY", "MASTERDOWN", "LOADING", "NOAUTH",
+						 "WRONGPASS", "NOPERM", "BUSY" };
+	bool server = false, key = redis_error_is(rep, "WRONGTYPE");
+	char why[192];
+
+	for (size_t i = 0; i < sizeof(unusable) / sizeof(unusable[0]); i++)
+		server = server || redis_error_is(rep, unusable[i]);
+	snprintf(why, sizeof(why), "%s: %.*s", cmd->argv[0], (int)rep->len, rep->str);
+	freeReplyObject(rep);
+	if (server) {
+		redis_drop(c);
+		redis_mark_down(r, why, true);
+	} else if (key) {
+		if (log_due(&r->error_logged_ms, REDIS_LOG_EVERY_MS))
+			log_error("redis", "%s:%d: %s", r->host, r->port, why);
+	} else {
+		pthread_mutex_lock(&r->lock);
+		bool was_up = atomic_exchange(&r->up, false);
+		pthread_mutex_unlock(&r->lock);
+		if (was_up && log_due(&r->down_logged_ms, REDIS_LOG_EVERY_MS))
+			log_error("redis", "%s:%d: %s", r->host, r->port, why);
+	}
+	return NULL;
+}
+
+/*
+ * Runs cmd on a pooled connection within timeout_ms (the caller that dials
+ * gets a fresh timeout_ms after its dial). Returns the reply (the caller
+ * frees it), or NULL with *fail saying why. A pooled connection that fails
+ * at once (Redis restarted, an idle timeout) is replaced and the command
+ * sent once more; a timeout or a failure on a new connection marks Redis
+ * down.
+ */
+static redisReply *redis_call(struct store_redis *r, const struct redis_cmd *cmd,
+			      enum redis_fail *fail)
+{
+	int64_t deadline = redis_now_ms() + r->timeout_ms;
+	struct redis_conn *c = redis_checkout(r, deadline);
 	redisReply *rep = NULL;
 	bool timed_out = false;
 
+	*fail = REDIS_FAIL_BUSY;
 	if (c == NULL)
 		return NULL;
+	*fail = REDIS_FAIL_DOWN;
 	for (int attempt = 0; attempt < 2 && rep == NULL; attempt++) {
 		bool fresh = c->ctx == NULL;
-		if (fresh && redis_connect(r, c) != 0)
-			break;
-		if ((rep = redis_exec(r, c, cmd, &timed_out)) != NULL)
+		if (fresh) {
+			if (redis_connect(r, c, deadline) != 0)
+				break;
+			deadline = redis_now_ms() + r->timeout_ms;
+		}
+		if ((rep = redis_exec(r, c, cmd, deadline, &timed_out)) != NULL)
 			break;
 		char why[160];
 		snprintf(why, sizeof(why), "%s: %s", cmd->argv[0],
 			 timed_out ? "timed out" : c->ctx->errstr);
 		redis_drop(c);
 		if (timed_out || fresh) {
-			redis_mark_down(r, why);
+			redis_mark_down(r, why, false);
 			break;
 		}
 	}
-	redis_checkin(r, c);
-	if (rep == NULL)
-		return NULL;
-	if (rep->type == REDIS_REPLY_ERROR) {
-		/* Reachable but refusing (NOAUTH, READONLY, OOM): not up, yet no
-		 * reason to back off a connection that works. */
-		if (atomic_exchange(&r->up, false) || redis_log_due(r))
-			log_error("redis", "%s:%d: %s: %.*s", r->host, r->port, cmd->argv[0],
-				  (int)rep->len, rep->str);
-		freeReplyObject(rep);
-		return NULL;
+	if (rep != NULL && rep->type == REDIS_REPLY_ERROR) {
+		*fail = REDIS_FAIL_REPLY;
+		rep = redis_on_error(r, c, cmd, rep);
 	}
-	redis_mark_up(r);
+	redis_checkin(r, c);
+	if (rep != NULL) {
+		*fail = REDIS_FAIL_NONE;
+		redis_mark_up(r);
+	}
 	return rep;
 }
 
@@ -607,11 +690,14 @@ static enum store_result redis_check_and_count(struct store *s, const struct met
 	char key[REDIS_KEY_MAX], a_now[24], a_start[24], a_limit[16], a_keep[24];
 	enum store_result res = STORE_ERROR;
 	size_t klen = redis_key(r, rd, key);
+	enum redis_fail fail;
 	redisReply *rep;
 
-	/* A key must outlive every entry's window, and EXPIRE 0 would delete it. */
-	if (keep < now - window_start)
-		keep = now - window_start;
+	/* A key must outlive every entry's window, and EXPIRE 0 would delete it.
+	 * (A window start before 1970 only comes from a broken clock.) */
+	int64_t span = window_start >= now ? 0 : window_start < 0 ? now : now - window_start;
+	if (keep < span)
+		keep = span;
 	snprintf(a_now, sizeof(a_now), "%" PRId64, now);
 	snprintf(a_start, sizeof(a_start), "%" PRId64, window_start);
 	snprintf(a_limit, sizeof(a_limit), "%u", limit);
@@ -627,10 +713,10 @@ static enum store_result redis_check_and_count(struct store *s, const struct met
 	redis_arg_str(&cmd, dry_run ? "1" : "0");
 	redis_arg_str(&cmd, a_keep);
 	*used = 0;
-	if ((rep = redis_call(r, &cmd)) == NULL)
+	if ((rep = redis_call(r, &cmd, &fail)) == NULL)
 		return STORE_ERROR;
 	res = redis_count_result(rep, used);
-	if (res == STORE_ERROR && redis_log_due(r))
+	if (res == STORE_ERROR && log_due(&r->error_logged_ms, REDIS_LOG_EVERY_MS))
 		log_error("redis", "count script: unexpected reply (type %d)", rep->type);
 	freeReplyObject(rep);
 	return res;
@@ -660,6 +746,7 @@ static int redis_show(struct store *s, const struct meter_reader *rd, int64_t wi
 	struct redis_cmd cmd = { 0 };
 	char key[REDIS_KEY_MAX], a_start[24], a_max[24];
 	size_t klen = redis_key(r, rd, key);
+	enum redis_fail fail;
 	redisReply *rep;
 	int n = 0;
 
@@ -677,7 +764,7 @@ static int redis_show(struct store *s, const struct meter_reader *rd, int64_t wi
 	redis_arg_str(&cmd, "LIMIT");
 	redis_arg_str(&cmd, "0");
 	redis_arg_str(&cmd, a_max);
-	if ((rep = redis_call(r, &cmd)) == NULL)
+	if ((rep = redis_call(r, &cmd, &fail)) == NULL)
 		return -1;
 	if (rep->type != REDIS_REPLY_ARRAY || rep->elements % 2 != 0) {
 		freeReplyObject(rep);
@@ -702,12 +789,13 @@ static int redis_reset(struct store *s, const struct meter_reader *rd)
 	struct redis_cmd cmd = { 0 };
 	char key[REDIS_KEY_MAX];
 	size_t klen = redis_key(r, rd, key);
+	enum redis_fail fail;
 	redisReply *rep;
 	int rc;
 
 	redis_arg_str(&cmd, "DEL");
 	redis_arg(&cmd, key, klen);
-	if ((rep = redis_call(r, &cmd)) == NULL)
+	if ((rep = redis_call(r, &cmd, &fail)) == NULL)
 		return -1;
 	rc = rep->type == REDIS_REPLY_INTEGER ? 0 : -1;
 	freeReplyObject(rep);
@@ -727,6 +815,7 @@ static int redis_sweep_scan(struct store_redis *r, struct redis_sweep *sw)
 {
 	struct redis_cmd cmd = { 0 };
 	char match[STORE_REDIS_PREFIX_MAX + 4];
+	enum redis_fail fail;
 	redisReply *rep;
 	int rc = -1;
 
@@ -740,7 +829,7 @@ static int redis_sweep_scan(struct store_redis *r, struct redis_sweep *sw)
 	redis_arg_str(&cmd, match);
 	redis_arg_str(&cmd, "COUNT");
 	redis_arg_str(&cmd, REDIS_SCAN_COUNT);
-	if ((rep = redis_call(r, &cmd)) == NULL)
+	if ((rep = redis_call(r, &cmd, &fail)) == NULL)
 		return -1;
 	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
 	    rep->element[0]->type != REDIS_REPLY_STRING ||
@@ -769,6 +858,7 @@ static long redis_purge_key(struct store_redis *r, const char *key, int64_t befo
 {
 	struct redis_cmd cmd = { .script = &r->scripts[REDIS_SCRIPT_PURGE] };
 	char a_before[24], a_max[24];
+	enum redis_fail fail;
 	redisReply *rep;
 	long n = -1;
 
@@ -780,7 +870,7 @@ static long redis_purge_key(struct store_redis *r, const char *key, int64_t befo
 	redis_arg_str(&cmd, key);
 	redis_arg_str(&cmd, a_before);
 	redis_arg_str(&cmd, a_max);
-	if ((rep = redis_call(r, &cmd)) == NULL)
+	if ((rep = redis_call(r, &cmd, &fail)) == NULL)
 		return -1;
 	if (rep->type == REDIS_REPLY_INTEGER && rep->integer >= 0 && (size_t)rep->integer <= max)
 		n = (long)rep->integer;
@@ -833,18 +923,26 @@ static long redis_purge(struct store *s, int64_t before, size_t max_entries)
 	return deleted;
 }
 
+/* Reachable and a primary (ROLE), so writable: a replica left behind by a
+ * failover is not ok. A pool too busy to spare a connection within the
+ * timeout says nothing about Redis: the last call's verdict stands. */
 static int redis_ping(struct store *s)
 {
 	struct store_redis *r = redis_of(s);
 	struct redis_cmd cmd = { 0 };
+	enum redis_fail fail;
 	redisReply *rep;
 	int rc;
 
-	redis_arg_str(&cmd, "PING");
-	if ((rep = redis_call(r, &cmd)) == NULL)
-		return -1;
-	rc = rep->type == REDIS_REPLY_STATUS && strcmp(rep->str, "PONG") == 0 ? 0 : -1;
+	redis_arg_str(&cmd, "ROLE");
+	if ((rep = redis_call(r, &cmd, &fail)) == NULL)
+		return fail == REDIS_FAIL_BUSY && atomic_load(&r->up) ? 0 : -1;
+	rc = rep->type == REDIS_REPLY_ARRAY && rep->elements >= 1 &&
+	     rep->element[0]->type == REDIS_REPLY_STRING &&
+	     strcmp(rep->element[0]->str, "master") == 0 ? 0 : -1;
 	freeReplyObject(rep);
+	if (rc != 0)
+		redis_mark_down(r, "ROLE: not a primary", true);
 	return rc;
 }
 
@@ -1015,6 +1113,8 @@ int store_redis_open(const char *url, const struct store_redis_options *o, struc
 	r->magic = REDIS_MAGIC;
 	atomic_init(&r->up, true);
 	atomic_init(&r->error_logged_ms, INT64_MIN / 2);
+	atomic_init(&r->down_logged_ms, INT64_MIN / 2);
+	atomic_init(&r->up_logged_ms, INT64_MIN / 2);
 	*out = &r->base;
 	return 0;
 fail:

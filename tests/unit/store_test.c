@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -969,9 +970,9 @@ START_TEST(test_store_redis_one_round_trip)
 	ck_assert_uint_eq(stats_of(s).round_trips - before, 3);
 	redis_do_ok(redis_port, "SCRIPT FLUSH");
 	count(s, &V1, 3, 1000, 3);
-	ck_assert_uint_eq(stats_of(s).round_trips - before, 6);	/* NOSCRIPT, LOAD, again */
+	ck_assert_uint_eq(stats_of(s).round_trips - before, 5);	/* NOSCRIPT, then EVAL */
 	count(s, &V1, 4, 1000, 4);
-	ck_assert_uint_eq(stats_of(s).round_trips - before, 7);
+	ck_assert_uint_eq(stats_of(s).round_trips - before, 6);	/* EVALSHA works again */
 	ck_assert(stats_of(s).up);
 	store_close(s);
 }
@@ -1079,6 +1080,111 @@ START_TEST(test_store_redis_slow)
 }
 END_TEST
 
+struct hammer {
+	struct store *s;
+	atomic_bool stop;
+	unsigned article;
+};
+
+static void *redis_hammer(void *arg)
+{
+	struct hammer *h = arg;
+	struct meter_reader rd = { STORE_READER_VISITOR, { 9 } };
+	unsigned used;
+
+	while (!atomic_load(&h->stop))
+		h->s->ops->check_and_count(h->s, &rd, art(h->article), 1000, 0, KEEP, 100, false,
+					   &used);
+	return NULL;
+}
+
+/* One stall seen by a whole pool at once is one backoff step, not a
+ * doubling per thread: counting resumes within a few hundred ms of Redis
+ * waking up, not after the 2 s maximum. */
+START_TEST(test_store_redis_stall_backoff)
+{
+	int port = 0;
+	pid_t pid = redis_start(&port, "--enable-debug-command", "yes");
+	struct sleeper z = { 0, 0 };
+	struct hammer h[16];
+	pthread_t t[16], zt;
+	struct store *s;
+	int64_t took;
+
+	ck_assert_int_gt(pid, 0);
+	z.port = port;
+	s = open_redis_with(port, "test:", 50, 16, NULL);
+	count(s, &V1, 1, 1000, 1);
+	for (int i = 0; i < 16; i++) {
+		h[i].s = s;
+		h[i].article = (unsigned)i;
+		atomic_init(&h[i].stop, false);
+		ck_assert_int_eq(pthread_create(&t[i], NULL, redis_hammer, &h[i]), 0);
+	}
+	usleep(50 * 1000);
+	ck_assert_int_eq(pthread_create(&zt, NULL, redis_sleeper, &z), 0);	/* 1 s asleep */
+	pthread_join(zt, NULL);
+	ck_assert_int_eq(z.ok, 1);
+	for (int i = 0; i < 16; i++)
+		atomic_store(&h[i].stop, true);
+	for (int i = 0; i < 16; i++)
+		pthread_join(t[i], NULL);
+	took = wait_counting(s, 5);
+	ck_assert_int_ge(took, 0);
+	ck_assert_int_lt(took, 700);
+	store_close(s);
+	redis_stop(pid);
+}
+END_TEST
+
+/* A primary turned replica (a failover behind the same address) refuses
+ * writes: the store is down, ping says so, the connection is dropped and
+ * dialled again; once it is a primary again, counting resumes. */
+START_TEST(test_store_redis_readonly)
+{
+	int port = 0, other = 0;
+	pid_t pid = redis_start(&port, NULL, NULL), pid2 = redis_start(&other, NULL, NULL);
+	struct store *s;
+	unsigned used;
+	unsigned long long dials;
+
+	ck_assert_int_gt(pid, 0);
+	ck_assert_int_gt(pid2, 0);
+	s = open_redis_with(port, "test:", 500, 2, NULL);
+	count(s, &V1, 1, 1000, 1);
+	ck_assert_int_eq(s->ops->ping(s), 0);
+	dials = stats_of(s).reconnects;
+	redis_do_ok(port, "REPLICAOF 127.0.0.1 %d", other);
+	ck_assert_int_eq(cc(s, &V1, 2, 1000, 0, 100, false, &used), STORE_ERROR);
+	ck_assert(!stats_of(s).up);
+	ck_assert_int_eq(s->ops->ping(s), -1);
+	redis_do_ok(port, "REPLICAOF NO ONE");
+	ck_assert_int_ge(wait_counting(s, 3), 0);
+	ck_assert_uint_gt(stats_of(s).reconnects, dials);	/* dialled again, not stuck */
+	ck_assert(stats_of(s).up);
+	ck_assert_int_eq(s->ops->ping(s), 0);
+	store_close(s);
+	redis_stop(pid);
+	redis_stop(pid2);
+}
+END_TEST
+
+/* Something else's key where a reader's meter should be fails that reader
+ * only: the store stays up for everyone else. */
+START_TEST(test_store_redis_wrong_type)
+{
+	struct store *s = open_kind(KIND_REDIS);
+	unsigned used;
+
+	redis_do_ok(redis_port, "SET test:{v:01000000000000000000000000000000} x");
+	ck_assert_int_eq(cc(s, &V1, 1, 1000, 0, 100, false, &used), STORE_ERROR);
+	ck_assert(stats_of(s).up);
+	count(s, &V2, 1, 1000, 1);
+	ck_assert_int_eq(s->ops->ping(s), 0);
+	store_close(s);
+}
+END_TEST
+
 START_TEST(test_store_redis_password)
 {
 	int port = 0;
@@ -1119,7 +1225,7 @@ START_TEST(test_store_redis_config)
 	static const char *bad[] = {
 		"redis://", "redis://h:0", "redis://h:65536", "redis://h/x", "redis://h/1/2",
 		"redis://h/-1", "redis://h/1?db=2", "redis://h#x", "http://h", "redis:h",
-		"redis://h/65536",
+		"redis://h/65536", "redis://[fe80::1%25eth0]:6379", "redis://user@h",
 	};
 	struct store_redis_options o = { NULL, "ok:", 1, 1, 1 };
 	char err[256];
@@ -1131,6 +1237,10 @@ START_TEST(test_store_redis_config)
 		ck_assert_msg(store_redis_check_url(bad[i], err, sizeof(err)) == -1, "%s accepted",
 			      bad[i]);
 	ck_assert(store_spec_is_valid("redis://h:6379/0"));
+	ck_assert_str_eq(store_spec_redact("redis://u:p@ss@h:1/2", err, sizeof(err)),
+			 "redis://***@h:1/2");
+	ck_assert_str_eq(store_spec_redact("redis://h:1/2", err, sizeof(err)), "redis://h:1/2");
+	ck_assert_str_eq(store_spec_redact("lmdb:/a@b", err, sizeof(err)), "lmdb:/a@b");
 	ck_assert(!store_spec_is_valid("redis://h:6379/x"));
 	ck_assert_int_eq(store_redis_check_options(&o, err, sizeof(err)), 0);
 	o.key_prefix = "a*b";		/* a glob in SCAN's MATCH */
@@ -1215,6 +1325,9 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_store_redis_password);
 	tcase_add_test(tc, test_store_redis_config);
 	tcase_add_test(tc, test_store_redis_never_up);
+	tcase_add_test(tc, test_store_redis_stall_backoff);
+	tcase_add_test(tc, test_store_redis_readonly);
+	tcase_add_test(tc, test_store_redis_wrong_type);
 	suite_add_tcase(s, tc);
 	return s;
 }
