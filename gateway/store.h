@@ -170,11 +170,11 @@ struct store_redis_options {
  * check_and_count is one Lua script (EVALSHA; loaded again on NOSCRIPT):
  * one round trip, atomic in Redis, so the limit holds across instances.
  *
- * Connections come from a pool of pool_size. A call has timeout_ms in all
- * (the wait for a pooled connection, then the command, whose socket
- * timeout is cut to what is left; one caller at a time may dial a new
- * connection, bounded by connect_timeout_ms, and its command then gets a
- * fresh timeout_ms). A failed or timed-out command drops its connection;
+ * Connections come from a pool of pool_size. A call waits at most
+ * timeout_ms for a pooled connection (or for another caller's dial: one
+ * caller at a time dials, bounded by connect_timeout_ms), then each
+ * command has timeout_ms (a socket timeout: it bounds each read and
+ * write). A failed or timed-out command drops its connection;
  * a failed dial, or a server that cannot serve (READONLY after a failover,
  * LOADING, NOAUTH), backs new connections off 100 ms doubling to 2 s,
  * during which calls fail at once with STORE_ERROR instead of waiting: an

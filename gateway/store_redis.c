@@ -67,7 +67,6 @@ struct redis_script {
 
 struct redis_conn {
 	redisContext *ctx;	/* NULL: not connected */
-	unsigned timeout_ms;	/* the socket timeout set on ctx */
 	bool busy;		/* checked out by a thread */
 };
 
@@ -89,7 +88,8 @@ struct store_redis {
 	unsigned timeout_ms;
 	struct redis_script scripts[REDIS_SCRIPTS];
 	pthread_mutex_t lock;		/* guards conns, dialing, the backoff and up's changes */
-	pthread_cond_t freed;		/* a connection went back, or a dial ended */
+	pthread_cond_t freed;		/* a connection went back to the pool */
+	pthread_cond_t dialed;		/* a dial ended */
 	struct redis_conn *conns;
 	size_t nconns;
 	bool dialing;			/* one new connection at a time */
@@ -278,8 +278,6 @@ int store_redis_check_url(const char *url, char *err, size_t errlen)
 
 /* ---- connections ---- */
 
-#define REDIS_BUDGET_SLACK_MS 5	/* a command's budget this close to the full timeout is full */
-
 /* Why a call failed: the pool was busy, Redis failed, or Redis refused. */
 enum redis_fail { REDIS_FAIL_NONE, REDIS_FAIL_BUSY, REDIS_FAIL_DOWN, REDIS_FAIL_REPLY };
 
@@ -322,9 +320,14 @@ static void redis_mark_up(struct store_redis *r)
 		log_info("redis", "%s:%d answers again: metering resumes", r->host, r->port);
 }
 
-/* Sends one command and reads its reply, within the socket's timeout. */
-static redisReply *redis_send_raw(struct store_redis *r, redisContext *ctx, int argc,
-				  const char **argv, const size_t *len, bool *timed_out)
+/*
+ * Sends one command and reads its reply, within timeout_ms (the socket's
+ * timeout, set once per connection). NULL when the connection failed: it
+ * must then be dropped (a late reply would answer the next command);
+ * *timed_out says whether the timeout was the cause.
+ */
+static redisReply *redis_send(struct store_redis *r, redisContext *ctx, int argc,
+			      const char **argv, const size_t *len, bool *timed_out)
 {
 	redisReply *rep;
 
@@ -338,28 +341,6 @@ static redisReply *redis_send_raw(struct store_redis *r, redisContext *ctx, int 
 	return rep;
 }
 
-/*
- * The command on c within the call's deadline: the socket timeout is cut
- * to what is left of it (a timeout bounds each read, so this bounds the
- * call). NULL when the connection failed or the deadline passed: then c
- * must be dropped (a late reply would answer the next command).
- */
-static redisReply *redis_send(struct store_redis *r, struct redis_conn *c, int64_t deadline,
-			      int argc, const char **argv, const size_t *len, bool *timed_out)
-{
-	int64_t left = deadline - redis_now_ms();
-	unsigned ms = left >= (int64_t)r->timeout_ms - REDIS_BUDGET_SLACK_MS ? r->timeout_ms
-		      : left > 0 ? (unsigned)left : 0;
-
-	if (ms == 0 || (ms != c->timeout_ms && redisSetTimeout(c->ctx, redis_tv(ms)) != REDIS_OK)) {
-		*timed_out = true;
-		atomic_fetch_add(&r->timeouts, 1);
-		return NULL;
-	}
-	c->timeout_ms = ms;
-	return redis_send_raw(r, c->ctx, argc, argv, len, timed_out);
-}
-
 /* A command whose reply must be the status OK (AUTH, SELECT). */
 static int redis_send_ok(struct store_redis *r, redisContext *ctx, int argc, const char **argv,
 			 char *why, size_t whylen)
@@ -371,7 +352,7 @@ static int redis_send_ok(struct store_redis *r, redisContext *ctx, int argc, con
 
 	for (int i = 0; i < argc; i++)
 		len[i] = strlen(argv[i]);
-	rep = redis_send_raw(r, ctx, argc, argv, len, &timed_out);
+	rep = redis_send(r, ctx, argc, argv, len, &timed_out);
 	if (rep == NULL) {
 		snprintf(why, whylen, "%s: %s", argv[0], ctx->errstr);
 		return -1;
@@ -417,12 +398,12 @@ fail:
 	return NULL;
 }
 
-/* Waits on freed (r->lock held) until the deadline; false once it passed. */
-static bool redis_wait(struct store_redis *r, int64_t deadline)
+/* Waits on cv (r->lock held) until the deadline; false once it passed. */
+static bool redis_wait(struct store_redis *r, pthread_cond_t *cv, int64_t deadline)
 {
 	struct timespec ts = { .tv_sec = deadline / 1000, .tv_nsec = (deadline % 1000) * 1000000L };
 
-	return pthread_cond_timedwait(&r->freed, &r->lock, &ts) != ETIMEDOUT;
+	return pthread_cond_timedwait(cv, &r->lock, &ts) != ETIMEDOUT;
 }
 
 /* An idle connection, an open one first (r->lock held); NULL when all are busy. */
@@ -452,7 +433,7 @@ static struct redis_conn *redis_checkout(struct store_redis *r, int64_t deadline
 	pthread_mutex_lock(&r->lock);
 	/* One more look after the deadline: a connection freed at that moment counts. */
 	while ((pick = redis_pick(r)) == NULL && !waited_out)
-		waited_out = !redis_wait(r, deadline);
+		waited_out = !redis_wait(r, &r->freed, deadline);
 	if (pick != NULL)
 		pick->busy = true;
 	pthread_mutex_unlock(&r->lock);
@@ -469,8 +450,7 @@ static void redis_checkin(struct store_redis *r, struct redis_conn *c)
 {
 	pthread_mutex_lock(&r->lock);
 	c->busy = false;
-	/* Broadcast: waiters for a connection and for a dial share the condvar. */
-	pthread_cond_broadcast(&r->freed);
+	pthread_cond_signal(&r->freed);	/* one connection: one waiter */
 	pthread_mutex_unlock(&r->lock);
 }
 
@@ -497,16 +477,15 @@ static int redis_connect(struct store_redis *r, struct redis_conn *c, int64_t de
 			goto refuse;
 		if (!r->dialing)
 			break;
-		if (!redis_wait(r, deadline))
+		if (!redis_wait(r, &r->dialed, deadline))
 			goto refuse;
 	}
 	r->dialing = true;
 	pthread_mutex_unlock(&r->lock);
 	c->ctx = redis_dial(r, why, sizeof(why));
-	c->timeout_ms = r->timeout_ms;
 	pthread_mutex_lock(&r->lock);
 	r->dialing = false;
-	pthread_cond_broadcast(&r->freed);
+	pthread_cond_broadcast(&r->dialed);
 	pthread_mutex_unlock(&r->lock);
 	if (c->ctx == NULL) {
 		redis_mark_down(r, why, true);
@@ -529,11 +508,11 @@ static bool redis_error_is(const redisReply *rep, const char *code)
 /* The command on c, sent again as EVAL (which also caches the script) when
  * Redis has lost it. NULL when the connection failed. */
 static redisReply *redis_exec(struct store_redis *r, struct redis_conn *c,
-			      const struct redis_cmd *cmd, int64_t deadline, bool *timed_out)
+			      const struct redis_cmd *cmd, bool *timed_out)
 {
 	/* hiredis takes const char ** but only reads the array. */
 	const char **argv = (const char **)cmd->argv;
-	redisReply *rep = redis_send(r, c, deadline, cmd->argc, argv, cmd->len, timed_out);
+	redisReply *rep = redis_send(r, c->ctx, cmd->argc, argv, cmd->len, timed_out);
 	const char *eval[10];
 	size_t len[10];
 
@@ -546,7 +525,7 @@ static redisReply *redis_exec(struct store_redis *r, struct redis_conn *c,
 	len[0] = 4;
 	eval[1] = cmd->script->text;
 	len[1] = strlen(cmd->script->text);
-	return redis_send(r, c, deadline, cmd->argc, eval, len, timed_out);
+	return redis_send(r, c->ctx, cmd->argc, eval, len, timed_out);
 }
 
 /*
@@ -585,9 +564,9 @@ static redisReply *redis_on_error(struct store_redis *r, struct redis_conn *c,
 }
 
 /*
- * Runs cmd on a pooled connection within timeout_ms (the caller that dials
- * gets a fresh timeout_ms after its dial). Returns the reply (the caller
- * frees it), or NULL with *fail saying why. A pooled connection that fails
+ * Runs cmd on a pooled connection: at most timeout_ms waiting for one (or
+ * for another caller's dial), then timeout_ms per command. Returns the
+ * reply (the caller frees it), or NULL with *fail saying why. A pooled connection that fails
  * at once (Redis restarted, an idle timeout) is replaced and the command
  * sent once more; a timeout or a failure on a new connection marks Redis
  * down.
@@ -606,12 +585,9 @@ static redisReply *redis_call(struct store_redis *r, const struct redis_cmd *cmd
 	*fail = REDIS_FAIL_DOWN;
 	for (int attempt = 0; attempt < 2 && rep == NULL; attempt++) {
 		bool fresh = c->ctx == NULL;
-		if (fresh) {
-			if (redis_connect(r, c, deadline) != 0)
-				break;
-			deadline = redis_now_ms() + r->timeout_ms;
-		}
-		if ((rep = redis_exec(r, c, cmd, deadline, &timed_out)) != NULL)
+		if (fresh && redis_connect(r, c, deadline) != 0)
+			break;
+		if ((rep = redis_exec(r, c, cmd, &timed_out)) != NULL)
 			break;
 		char why[160];
 		snprintf(why, sizeof(why), "%s: %s", cmd->argv[0],
@@ -977,6 +953,7 @@ static void redis_close(struct store *s)
 	struct store_redis *r = redis_of(s);
 
 	pthread_mutex_destroy(&r->purge_lock);
+	pthread_cond_destroy(&r->dialed);
 	pthread_cond_destroy(&r->freed);
 	pthread_mutex_destroy(&r->lock);
 	r->magic = 0;
@@ -1073,23 +1050,33 @@ static int redis_setup(struct store_redis *r, struct redis_url *u,
 static int redis_sync_init(struct store_redis *r)
 {
 	pthread_condattr_t ca;
-	int rc = -1;
+	int made = 0;
 
 	if (pthread_condattr_init(&ca) != 0)
 		return -1;
-	if (pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 &&
-	    pthread_cond_init(&r->freed, &ca) == 0) {
-		if (pthread_mutex_init(&r->lock, NULL) == 0) {
-			if (pthread_mutex_init(&r->purge_lock, NULL) == 0)
-				rc = 0;
-			else
-				pthread_mutex_destroy(&r->lock);
-		}
-		if (rc != 0)
-			pthread_cond_destroy(&r->freed);
-	}
+	if (pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&r->freed, &ca) != 0)
+		goto fail;
+	made++;
+	if (pthread_cond_init(&r->dialed, &ca) != 0)
+		goto fail;
+	made++;
+	if (pthread_mutex_init(&r->lock, NULL) != 0)
+		goto fail;
+	made++;
+	if (pthread_mutex_init(&r->purge_lock, NULL) != 0)
+		goto fail;
 	pthread_condattr_destroy(&ca);
-	return rc;
+	return 0;
+fail:
+	if (made >= 3)
+		pthread_mutex_destroy(&r->lock);
+	if (made >= 2)
+		pthread_cond_destroy(&r->dialed);
+	if (made >= 1)
+		pthread_cond_destroy(&r->freed);
+	pthread_condattr_destroy(&ca);
+	return -1;
 }
 
 int store_redis_open(const char *url, const struct store_redis_options *o, struct store **out,
