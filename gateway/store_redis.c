@@ -566,10 +566,10 @@ static redisReply *redis_on_error(struct store_redis *r, struct redis_conn *c,
 /*
  * Runs cmd on a pooled connection: at most timeout_ms waiting for one (or
  * for another caller's dial), then timeout_ms per command. Returns the
- * reply (the caller frees it), or NULL with *fail saying why. A pooled connection that fails
- * at once (Redis restarted, an idle timeout) is replaced and the command
- * sent once more; a timeout or a failure on a new connection marks Redis
- * down.
+ * reply (the caller frees it), or NULL with *fail saying why. A pooled
+ * connection that fails at once (Redis restarted, an idle timeout) is
+ * replaced and the command sent once more; a timeout or a failure on a new
+ * connection marks Redis down.
  */
 static redisReply *redis_call(struct store_redis *r, const struct redis_cmd *cmd,
 			      enum redis_fail *fail)
