@@ -54,26 +54,27 @@ ticks() {
 	awk -v s="$1" 'BEGIN { printf "%d", s * 20 }'
 }
 
-# wait_file FILE SECONDS
-wait_file() {
+# wait_until SECONDS COMMAND...: runs COMMAND every 50 ms until it succeeds
+# (0) or SECONDS have passed (1).
+wait_until() {
 	local i n
-	n=$(ticks "$2")
+	n=$(ticks "$1")
+	shift
 	for ((i = 0; i < n; i++)); do
-		[ -s "$1" ] && return 0
+		"$@" && return 0
 		sleep 0.05
 	done
 	return 1
 }
 
+# wait_file FILE SECONDS: until FILE is not empty.
+wait_file() {
+	wait_until "$2" test -s "$1"
+}
+
 # wait_log FILE PATTERN SECONDS: waits for a line matching PATTERN (grep -E).
 wait_log() {
-	local i n
-	n=$(ticks "$3")
-	for ((i = 0; i < n; i++)); do
-		grep -qE "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
+	wait_until "$3" grep -qsE "$2" "$1"
 }
 
 # start_backend NAME: starts the demo backend; sets NAME_PORT and NAME_PID.

@@ -224,26 +224,24 @@ UNIT
 	fi
 }
 
+# deploy_has_lines FILE N: FILE has at least N lines.
+deploy_has_lines() {
+	[ "$(cat "$1" 2>/dev/null | wc -l)" -ge "$2" ]
+}
+
+# deploy_has_count FILE PATTERN N: PATTERN matches at least N lines of FILE.
+deploy_has_count() {
+	[ "$(grep -cE "$2" "$1" 2>/dev/null)" -ge "$3" ]
+}
+
 # deploy_wait_lines FILE N SECONDS: until FILE has at least N lines.
 deploy_wait_lines() {
-	local i n
-	n=$(ticks "$3")
-	for ((i = 0; i < n; i++)); do
-		[ "$(cat "$1" 2>/dev/null | wc -l)" -ge "$2" ] && return 0
-		sleep 0.05
-	done
-	return 1
+	wait_until "$3" deploy_has_lines "$1" "$2"
 }
 
 # deploy_wait_count FILE PATTERN N SECONDS: until PATTERN matches N lines.
 deploy_wait_count() {
-	local i n
-	n=$(ticks "$4")
-	for ((i = 0; i < n; i++)); do
-		[ "$(grep -cE "$2" "$1" 2>/dev/null)" -ge "$3" ] && return 0
-		sleep 0.05
-	done
-	return 1
+	wait_until "$4" deploy_has_count "$1" "$2" "$3"
 }
 
 t_deploy_logrotate_rotates_and_the_chain_still_verifies() {
