@@ -105,7 +105,6 @@ static enum MHD_Result admin_metrics(struct admin *a, struct MHD_Connection *c)
 	struct buf out;
 	enum MHD_Result ret;
 	unsigned long long dropped = a->log_dropped ? a->log_dropped(a->log_cls) : 0;
-
 	struct store_stats st;
 
 	store_get_stats(a->store, &st);

@@ -40,6 +40,11 @@ for bin in "$build"/*_fuzz; do
 	if [ -d "$corpus_root/$name" ]; then
 		cp -R "$corpus_root/$name/." "$corpus/"
 	fi
+	# The teaser fixture pages seed the teaser target too; they live once,
+	# in tests/fixtures/pages, and corpus/teaser keeps only fuzz-made seeds.
+	if [ "$name" = teaser ]; then
+		cp "$root"/tests/fixtures/pages/*.html "$corpus/"
+	fi
 	# Leak detection stays on: it is libFuzzer's default with ASan.
 	"$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
 		-print_final_stats=0 -close_fd_mask=3 \

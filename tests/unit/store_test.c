@@ -978,6 +978,21 @@ START_TEST(test_store_redis_one_round_trip)
 }
 END_TEST
 
+/* The pool is bounded: 20 threads racing through 2 connections open no
+ * more than 2, and the limit still holds exactly. */
+START_TEST(test_store_redis_pool_bound)
+{
+	struct store *s;
+
+	redis_do_ok(redis_port, "FLUSHALL");
+	s = open_redis_with(redis_port, "test:", 2000, 2, NULL);
+	ck_assert_int_eq(race(s, 0), LIMIT);
+	ck_assert_uint_le(stats_of(s).reconnects, 2);	/* never more than the pool */
+	ck_assert_uint_eq(stats_of(s).connect_failures, 0);
+	store_close(s);
+}
+END_TEST
+
 /* Redis killed: calls fail at once (no waiting on a dead server), ping
  * says so; Redis back on its port: counting resumes with no reopen. */
 START_TEST(test_store_redis_outage)
@@ -1320,6 +1335,7 @@ static Suite *store_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_store_redis_keys);
 	tcase_add_test(tc, test_store_redis_one_round_trip);
+	tcase_add_test(tc, test_store_redis_pool_bound);
 	tcase_add_test(tc, test_store_redis_outage);
 	tcase_add_test(tc, test_store_redis_slow);
 	tcase_add_test(tc, test_store_redis_password);
